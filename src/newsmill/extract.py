@@ -53,8 +53,9 @@ def article_from_text(text: str, url: str | None = None) -> Article:
     cleaned = clean_lines(text, url)
     if not cleaned.text:
         raise NoArticle("empty-input" if not text.strip() else "only-boilerplate")
-    return Article(text=cleaned.text, hash=content_hash(cleaned.text), url=url,
-                   removed=cleaned.removed)
+    return Article(
+        text=cleaned.text, hash=content_hash(cleaned.text), url=url, removed=cleaned.removed
+    )
 
 
 def extract_article(html: str | bytes, url: str | None = None) -> Article | None:

@@ -1,0 +1,314 @@
+"""The ``newsmill`` command line: a thin click layer over the library.
+
+Exit codes: 0 the run did its job (some inputs may have been skipped: see ``-v`` and the
+runs ledger), 1 failure, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from newsmill.errors import NewsmillError, QueryError
+from newsmill.ingest import ingest as ingest_paths
+from newsmill.ingest import iter_input_files
+from newsmill.store import DEFAULT_DB_PATH, Store
+
+EXPORT_FIELDS = (
+    "hash",
+    "url",
+    "title",
+    "author",
+    "published",
+    "site",
+    "language",
+    "first_seen",
+    "words",
+    "cluster",
+    "text",
+)
+
+
+def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--db``, ``-v`` and ``-q``, shared by every command."""
+
+    @click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_DB_PATH,
+        envvar="NEWSMILL_DB",
+        show_default=True,
+        show_envvar=True,
+        help="SQLite database file.",
+    )
+    @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv: debug).")
+    @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, verbose: int, quiet: bool, **kwargs: Any) -> Any:
+        _setup_logging(verbose, quiet)
+        ctx = click.get_current_context()
+        ctx.meta["quiet"] = quiet
+        try:
+            return fn(*args, **kwargs)
+        except NewsmillError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = (
+        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    )
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    # trafilatura logs every page it can't extract at warning level; that is our "empty"
+    # outcome, already counted and recorded.
+    if verbose < 2:
+        logging.getLogger("trafilatura").setLevel(logging.ERROR)
+        logging.getLogger("htmldate").setLevel(logging.ERROR)
+
+
+def _say(message: str) -> None:
+    if not click.get_current_context().meta.get("quiet"):
+        click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsmill")
+def cli() -> None:
+    """Crawl news, extract and clean articles, keep one deduplicated copy in SQLite."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--url", help="URL to record for the input (a single file only).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+@common_options
+def ingest(paths: tuple[Path, ...], url: str | None, as_json: bool, db_path: Path) -> None:
+    """Ingest HTML and plain-text files (directories are walked recursively).
+
+    A file's URL is its canonical or og:url link, else its file:// URI.
+
+    Example:
+
+        newsmill ingest data/sample
+    """
+    files = list(iter_input_files(paths))
+    if url and len(files) > 1:
+        raise click.UsageError("--url names one input, but the paths hold several files")
+    with Store.open(db_path) as store:
+        show_progress = sys.stderr.isatty() and not click.get_current_context().meta["quiet"]
+        with _progress(len(files), show_progress) as advance:
+            result = ingest_paths(
+                store,
+                files,
+                url=url,
+                args={"paths": [str(p) for p in paths], "url": url},
+                on_outcome=lambda _: advance(),
+            )
+    counts = result.counts
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    if not files:
+        _say("ingest: no HTML or text files found")
+    _say(
+        f"ingest: {counts.inputs} inputs: {counts.new} new, {counts.duplicate} duplicate, "
+        f"{counts.empty} empty, {counts.failed} failed, {counts.skipped} skipped "
+        f"(run {result.run_id}, {result.seconds:.1f}s)"
+    )
+    if counts.inputs and counts.failed == counts.inputs:
+        sys.exit(1)
+
+
+class _progress:
+    """A click progress bar on stderr, or nothing (cron, pipes, --quiet)."""
+
+    def __init__(self, length: int, enabled: bool) -> None:
+        self.bar = (
+            click.progressbar(length=length, label="ingest", file=sys.stderr) if enabled else None
+        )
+
+    def __enter__(self) -> Callable[[], None]:
+        if self.bar is None:
+            return lambda: None
+        bar = self.bar.__enter__()
+        return lambda: bar.update(1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of stdout.",
+)
+@click.option("--site", help="Only articles of this site.")
+@common_options
+def export(fmt: str, output: Path | None, site: str | None, db_path: Path) -> None:
+    """Write the stored articles as JSON lines or CSV, oldest first.
+
+    Example:
+
+        newsmill export --format jsonl -o articles.jsonl
+    """
+    with Store.open(db_path) as store:
+        rows = (_export_row(row) for row in store.iter_articles(site=site))
+        if output is None:
+            n = _write_rows(rows, fmt, sys.stdout)
+        else:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                n = _write_rows(rows, fmt, fh)
+    _say(f"export: {n} articles")
+
+
+def _export_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row.get(name) for name in EXPORT_FIELDS}
+
+
+def _write_rows(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
+    n = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+        writer.writeheader()
+        write: Callable[[dict[str, Any]], object] = writer.writerow
+    else:
+
+        def write(row: dict[str, Any]) -> object:
+            return out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    for row in rows:
+        write(row)
+        n += 1
+    return n
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@common_options
+def stats(as_json: bool, db_path: Path) -> None:
+    """Counts of articles, URLs, sites and runs.
+
+    Example:
+
+        newsmill stats --json
+    """
+    with Store.open(db_path) as store:
+        data = store.stats()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    click.echo(f"database:  {data['database']} ({data['size_bytes'] / 1e6:.1f} MB)")
+    click.echo(f"articles:  {data['articles']} ({data['words']} words)")
+    click.echo(f"urls:      {data['urls']}")
+    click.echo(f"sites:     {data['sites']}")
+    click.echo(f"runs:      {data['runs']}")
+    if data["first_seen"]:
+        click.echo(f"seen:      {data['first_seen']} .. {data['last_seen']}")
+    if data["languages"]:
+        langs = ", ".join(f"{k} {v}" for k, v in data["languages"].items())
+        click.echo(f"languages: {langs}")
+    last = data["last_run"]
+    if last:
+        click.echo(
+            f"last run:  #{last['id']} {last['command']} {last['status']} {last['started']}: "
+            f"{last['new'] or 0} new, {last['duplicate'] or 0} duplicate, "
+            f"{last['empty'] or 0} empty, {last['failed'] or 0} failed, "
+            f"{last['skipped'] or 0} skipped"
+        )
+
+
+@cli.command()
+@click.argument("query")
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1),
+    help="At most this many results.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines output.")
+@common_options
+def search(query: str, limit: int, as_json: bool, db_path: Path) -> None:
+    """Full-text search over titles and texts (SQLite FTS5 syntax).
+
+    Examples:
+
+        newsmill search zelensky
+
+        newsmill search '"security guarantees" NOT russia'
+    """
+    with Store.open(db_path) as store:
+        try:
+            rows = store.search(query, limit=limit)
+        except QueryError as exc:
+            raise click.BadParameter(
+                f'{exc}. Use words, "quoted phrases", AND / OR / NOT and prefix*; '
+                "quote words that contain punctuation.",
+                param_hint="QUERY",
+            ) from exc
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(
+                f"{row['hash'][:12]}  {row['published'] or '':10}  {row['title'] or row['url']}"
+            )
+            click.echo(f"              {row['snippet']}")
+    _say(f"search: {len(rows)} results")
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@common_options
+def show(key: str, as_json: bool, db_path: Path) -> None:
+    """Show one article by its hash (or a prefix of 6+ hex digits) or one of its URLs.
+
+    Example:
+
+        newsmill show 3f1c2a
+    """
+    with Store.open(db_path) as store:
+        article = store.find_article_by_key(key)
+    if article is None:
+        raise click.ClickException(f"no article with hash or URL {key!r}")
+    if as_json:
+        click.echo(json.dumps(article, ensure_ascii=False, indent=2))
+        return
+    for name in (
+        "hash",
+        "title",
+        "author",
+        "published",
+        "site",
+        "language",
+        "first_seen",
+        "cluster",
+    ):
+        if article.get(name):
+            click.echo(f"{name + ':':12}{article[name]}")
+    for url in article["urls"]:
+        click.echo(f"{'url:':12}{url}")
+    click.echo()
+    click.echo(article["text"])

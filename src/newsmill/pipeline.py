@@ -1,0 +1,184 @@
+"""One path from an input document to the store, shared by ``ingest`` and ``crawl``.
+
+A document goes through two steps:
+
+* :func:`analyze` is pure CPU work (decode, extract, clean, hash). It touches no database and
+  its arguments and result pickle, so a crawl can run it in a process pool.
+* :func:`record` writes the result in one transaction: the article (if new), the URL
+  sightings, the raw page and an event row saying what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from newsmill.errors import NoArticle
+from newsmill.extract import article_from_text, parse_article
+from newsmill.models import Article
+from newsmill.store import RunCounts, Store, utcnow
+
+logger = logging.getLogger(__name__)
+
+DocumentKind = Literal["html", "text"]
+
+# Sniffed in the first bytes of an input whose kind is not known from its name or headers.
+_HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<article", b"<p>", b"<div")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An input to process: its bytes, where it came from, and the URL it stands for."""
+
+    body: bytes
+    input: str  # a file path or the URL it was fetched from
+    url: str | None = None  # the URL to record when the page names no canonical URL
+    kind: DocumentKind | None = None  # None: sniff from the bytes
+    url_is_final: bool = False  # True when the user set the URL (it beats canonical links)
+    content_type: str | None = None
+    fetched_at: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What :func:`analyze` found: an article, or why there is none."""
+
+    article: Article | None
+    reason: str | None = None
+    detail: str | None = None
+    kind: DocumentKind = "html"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one input: new, duplicate, empty, failed or skipped."""
+
+    outcome: str
+    input: str
+    url: str | None = None
+    article_hash: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+
+def sniff_kind(body: bytes) -> DocumentKind:
+    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return "html" if any(marker in head for marker in _HTML_MARKERS) else "text"
+
+
+def analyze(doc: Document) -> Analysis:
+    """Decode, extract, clean and hash ``doc``. Never raises for bad input."""
+    kind = doc.kind or sniff_kind(doc.body)
+    try:
+        if kind == "html":
+            article = parse_article(doc.body, doc.url)
+        else:
+            article = article_from_text(_decode_text(doc.body), doc.url)
+    except NoArticle as exc:
+        return Analysis(None, exc.reason, exc.detail or None, kind)
+    except Exception as exc:  # a bug or a pathological page must not stop a batch
+        logger.exception("extraction failed for %s", doc.input)
+        return Analysis(None, "extraction-error", f"{type(exc).__name__}: {exc}", kind)
+    return Analysis(article, kind=kind)
+
+
+def _decode_text(body: bytes) -> str:
+    if b"\x00" in body[:4096] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise NoArticle("binary", "input contains NUL bytes")
+    from newsmill.extract import decode_html  # the same charset logic serves text
+
+    return decode_html(body)
+
+
+def record(
+    store: Store, doc: Document, analysis: Analysis, *, run_id: int, seen_at: str
+) -> Outcome:
+    """Write what :func:`analyze` found, in one transaction, and return the outcome."""
+    article = analysis.article
+    with store.transaction():
+        if article is None:
+            outcome = Outcome("empty", doc.input, doc.url, None, analysis.reason, analysis.detail)
+            if analysis.reason == "extraction-error":
+                outcome = Outcome(
+                    "failed", doc.input, doc.url, None, analysis.reason, analysis.detail
+                )
+        else:
+            url = doc.url if doc.url_is_final else (article.url or doc.url)
+            is_new = store.add_article(_with_url(article, url), run_id=run_id, seen_at=seen_at)
+            for sighting, kind in _sightings(doc, url):
+                store.record_url(sighting, article.hash, kind=kind, run_id=run_id, seen_at=seen_at)
+            reason = None if is_new else "exact-copy"
+            outcome = Outcome(
+                "new" if is_new else "duplicate", doc.input, url, article.hash, reason
+            )
+        if doc.kind == "html" or analysis.kind == "html":
+            store.save_page(
+                outcome.url or doc.input,
+                doc.body,
+                article_hash=outcome.article_hash,
+                content_type=doc.content_type or "text/html",
+                fetched_at=doc.fetched_at or seen_at,
+                etag=doc.etag,
+                last_modified=doc.last_modified,
+            )
+        store.record_event(
+            run_id,
+            input=doc.input,
+            outcome=outcome.outcome,
+            url=outcome.url,
+            reason=outcome.reason,
+            detail=outcome.detail,
+            article_hash=outcome.article_hash,
+        )
+    return outcome
+
+
+def record_skip(store: Store, *, run_id: int, input: str, reason: str, detail: str = "") -> Outcome:
+    """Record an input that was not processed at all (unreadable, too large, ...)."""
+    with store.transaction():
+        store.record_event(run_id, input=input, outcome="skipped", reason=reason, detail=detail)
+    return Outcome("skipped", input, reason=reason, detail=detail)
+
+
+def process(store: Store, doc: Document, *, run_id: int, seen_at: str | None = None) -> Outcome:
+    """Analyze and record one document in this process."""
+    return record(store, doc, analyze(doc), run_id=run_id, seen_at=seen_at or utcnow())
+
+
+def _with_url(article: Article, url: str | None) -> Article:
+    if url == article.url:
+        return article
+    from dataclasses import replace
+
+    return replace(article, url=url)
+
+
+def _sightings(doc: Document, url: str | None) -> list[tuple[str, str]]:
+    """The URLs to record for a document: the article's URL, and the input if it differs."""
+    result: list[tuple[str, str]] = []
+    if url:
+        result.append((url, "canonical" if url != doc.url else _input_kind(doc)))
+    if doc.url and doc.url != url:
+        result.append((doc.url, _input_kind(doc)))
+    return result
+
+
+def _input_kind(doc: Document) -> str:
+    if doc.url_is_final:
+        return "given"
+    return "file" if (doc.url or "").startswith("file:") else "fetched"
+
+
+__all__ = [
+    "Analysis",
+    "Document",
+    "Outcome",
+    "RunCounts",
+    "analyze",
+    "process",
+    "record",
+    "record_skip",
+]

@@ -1,0 +1,494 @@
+"""The SQLite store: articles keyed by content hash, the URLs that led to them, runs, events.
+
+Only this module talks to sqlite-utils. The schema is built by numbered migrations that are
+safe to apply on every start (:data:`migrations`).
+
+Tables:
+
+``articles``  one row per distinct cleaned text, keyed by ``hash``
+``urls``      every URL or file that led to an article (many rows, one article)
+``pages``     the raw input (zlib-compressed) by URL, so articles can be reprocessed
+``runs``      one row per run: command, arguments, start, end, status and counts
+``events``    one row per input of a run: what happened to it and why
+``articles_fts``  FTS5 index on title and text, kept in step by triggers
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sqlite3
+import zlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from newsmill.errors import QueryError, StoreError
+from newsmill.fingerprint import NORMALIZATION_VERSION
+from newsmill.models import Article
+
+DEFAULT_DB_PATH = Path("data") / "news.db"
+
+# How long a writer waits for another process's transaction before giving up. Cron crawls
+# and manual ingests may overlap; each transaction is one input, so waits are short.
+BUSY_TIMEOUT_SECONDS = 60.0
+
+ARTICLE_COLUMNS = (
+    "hash",
+    "url",
+    "title",
+    "author",
+    "published",
+    "site",
+    "language",
+    "text",
+)
+
+migrations = Migrations("newsmill")
+
+
+@migrations()
+def m001_core(db: sqlite_utils.Database) -> None:
+    db["articles"].create(
+        {
+            "hash": str,
+            "url": str,
+            "title": str,
+            "author": str,
+            "published": str,
+            "site": str,
+            "language": str,
+            "text": str,
+            "words": int,
+            "norm_version": int,
+            "first_seen": str,
+            "first_run": int,
+            "last_seen": str,
+            "cluster": str,
+        },
+        pk="hash",
+        not_null={"text", "norm_version", "first_seen"},
+    )
+    db["articles"].create_index(["site"])
+    db["articles"].create_index(["first_seen"])
+    db["articles"].create_index(["cluster"])
+    db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
+    db["urls"].create(
+        {
+            "url": str,
+            "article_hash": str,
+            "kind": str,
+            "first_seen": str,
+            "last_seen": str,
+            "times_seen": int,
+            "first_run": int,
+            "last_run": int,
+        },
+        pk="url",
+        foreign_keys=[("article_hash", "articles", "hash")],
+    )
+    db["urls"].create_index(["article_hash"])
+    db["pages"].create(
+        {
+            "url": str,
+            "article_hash": str,
+            "content_type": str,
+            "body": bytes,
+            "size": int,
+            "fetched_at": str,
+            "etag": str,
+            "last_modified": str,
+        },
+        pk="url",
+    )
+    db["pages"].create_index(["article_hash"])
+    db["runs"].create(
+        {
+            "id": int,
+            "command": str,
+            "args": str,
+            "started": str,
+            "ended": str,
+            "status": str,
+            "pid": int,
+            "inputs": int,
+            "new": int,
+            "duplicate": int,
+            "empty": int,
+            "failed": int,
+            "skipped": int,
+            "counts": str,
+        },
+        pk="id",
+    )
+    db["events"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "at": str,
+            "input": str,
+            "url": str,
+            "outcome": str,
+            "reason": str,
+            "detail": str,
+            "article_hash": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["events"].create_index(["run_id"])
+    db["events"].create_index(["article_hash"])
+    db["events"].create_index(["url"])
+    db["events"].create_index(["input"])
+
+
+def utcnow() -> str:
+    """Current UTC time as ISO 8601 with seconds, the format of every timestamp we store."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class RunCounts:
+    """What a run did with its inputs. ``new + duplicate + empty + failed + skipped == inputs``."""
+
+    inputs: int = 0
+    new: int = 0
+    duplicate: int = 0
+    empty: int = 0
+    failed: int = 0
+    skipped: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: str, reason: str | None = None) -> None:
+        self.inputs += 1
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if reason:
+            key = f"{outcome}:{reason}"
+            self.reasons[key] = self.reasons.get(key, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Store:
+    """newsmill's database. Open it with :meth:`open`; use as a context manager to close it."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path | None = None) -> None:
+        self.db = db
+        self.path = path
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, migrate: bool = True) -> Store:
+        """Open (creating if needed) the database at ``path`` and bring its schema up to date."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
+            db = sqlite_utils.Database(conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable in WAL mode except for the last commits before a power loss;
+            # the database itself can't be corrupted by a crash.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(db, path)
+            if migrate:
+                store.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"cannot open database {path}: {exc.strerror or exc}") from exc
+        return store
+
+    def migrate(self) -> None:
+        """Apply pending schema migrations (a no-op when the schema is current)."""
+        if not migrations.pending(self.db):
+            return
+        with self.transaction():
+            pass  # take the write lock first so two starting runs don't race
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction that takes the lock up front (``BEGIN IMMEDIATE``).
+
+        A deferred transaction that later needs to write can fail at once with "database is
+        locked" instead of waiting; taking the lock first makes concurrent writers queue up
+        behind the busy timeout.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield self.db
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def start_run(self, command: str, args: dict[str, Any]) -> int:
+        """Open a ledger row for a run; close it with :meth:`finish_run`."""
+        with self.transaction():
+            self._mark_interrupted_runs()
+            row = {
+                "command": command,
+                "args": json.dumps(args, sort_keys=True, default=str),
+                "started": utcnow(),
+                "status": "running",
+                "pid": os.getpid(),
+            }
+            return int(self.db["runs"].insert(row).last_pk)
+
+    def finish_run(self, run_id: int, counts: RunCounts, status: str = "ok") -> None:
+        with self.transaction():
+            self.db["runs"].update(
+                run_id,
+                {
+                    "ended": utcnow(),
+                    "status": status,
+                    "inputs": counts.inputs,
+                    "new": counts.new,
+                    "duplicate": counts.duplicate,
+                    "empty": counts.empty,
+                    "failed": counts.failed,
+                    "skipped": counts.skipped,
+                    "counts": json.dumps(counts.reasons, sort_keys=True),
+                },
+            )
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        return dict(self.db["runs"].get(run_id))
+
+    def _mark_interrupted_runs(self) -> None:
+        """Close ledger rows left 'running' by a process that no longer exists."""
+        for row in self.db.query("select id, pid from runs where status = 'running'"):
+            if not _process_alive(row["pid"]):
+                self.db["runs"].update(row["id"], {"status": "interrupted"})
+
+    # -- articles and sightings ----------------------------------------------------------
+
+    def has_article(self, article_hash: str) -> bool:
+        return bool(
+            self.db.execute("select 1 from articles where hash = ?", [article_hash]).fetchone()
+        )
+
+    def add_article(self, article: Article, *, run_id: int, seen_at: str) -> bool:
+        """Store ``article`` unless its hash is already there. Returns True when it was new."""
+        if self.has_article(article.hash):
+            self.db.execute(
+                "update articles set last_seen = ? where hash = ?", [seen_at, article.hash]
+            )
+            return False
+        row = {name: getattr(article, name) for name in ARTICLE_COLUMNS}
+        row.update(
+            words=len(article.text.split()),
+            norm_version=NORMALIZATION_VERSION,
+            first_seen=seen_at,
+            first_run=run_id,
+            last_seen=seen_at,
+            cluster=article.hash,
+        )
+        self.db["articles"].insert(row)
+        return True
+
+    def record_url(
+        self, url: str, article_hash: str, *, kind: str, run_id: int, seen_at: str
+    ) -> None:
+        """Record that ``url`` led to ``article_hash`` (a new sighting or a repeat one)."""
+        self.db.execute(
+            """
+            insert into urls (url, article_hash, kind, first_seen, last_seen, times_seen,
+                              first_run, last_run)
+            values (?, ?, ?, ?, ?, 1, ?, ?)
+            on conflict(url) do update set article_hash = excluded.article_hash,
+                last_seen = excluded.last_seen, times_seen = times_seen + 1,
+                last_run = excluded.last_run
+            """,
+            [url, article_hash, kind, seen_at, seen_at, run_id, run_id],
+        )
+
+    def save_page(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        article_hash: str | None,
+        content_type: str,
+        fetched_at: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        """Keep the raw input, compressed, so the article can be re-extracted later."""
+        self.db["pages"].upsert(
+            {
+                "url": url,
+                "article_hash": article_hash,
+                "content_type": content_type,
+                "body": zlib.compress(body, 6),
+                "size": len(body),
+                "fetched_at": fetched_at,
+                "etag": etag,
+                "last_modified": last_modified,
+            },
+            pk="url",
+        )
+
+    def page_body(self, url: str) -> bytes | None:
+        row = self.db.execute("select body from pages where url = ?", [url]).fetchone()
+        return zlib.decompress(row[0]) if row else None
+
+    def record_event(
+        self,
+        run_id: int,
+        *,
+        input: str,
+        outcome: str,
+        url: str | None = None,
+        reason: str | None = None,
+        detail: str | None = None,
+        article_hash: str | None = None,
+    ) -> None:
+        self.db["events"].insert(
+            {
+                "run_id": run_id,
+                "at": utcnow(),
+                "input": input,
+                "url": url,
+                "outcome": outcome,
+                "reason": reason,
+                "detail": detail,
+                "article_hash": article_hash,
+            }
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def find_article(self, hash_or_prefix: str) -> dict[str, Any] | None:
+        """The article whose hash is or starts with ``hash_or_prefix`` (at least 6 hex digits).
+
+        Raises :class:`StoreError` when a prefix matches more than one article.
+        """
+        key = hash_or_prefix.strip().lower()
+        if len(key) < 6 or any(c not in "0123456789abcdef" for c in key):
+            return None
+        rows = list(
+            self.db.query(
+                "select * from articles where hash >= ? and hash < ? order by hash limit 2",
+                [key, key + "g"],
+            )
+        )
+        if len(rows) > 1:
+            raise StoreError(f"hash prefix {key} matches more than one article")
+        if not rows:
+            return None
+        article = rows[0]
+        article["urls"] = [
+            row["url"]
+            for row in self.db.query(
+                "select url from urls where article_hash = ? order by first_seen, url",
+                [article["hash"]],
+            )
+        ]
+        return article
+
+    def find_article_by_key(self, key: str) -> dict[str, Any] | None:
+        """The article a hash, hash prefix or recorded URL (or file path) names."""
+        if "://" in key or key.startswith("file:"):
+            url = key
+        elif Path(key).exists():
+            url = Path(key).resolve().as_uri()
+        else:
+            return self.find_article(key)
+        row = self.db.execute("select article_hash from urls where url = ?", [url]).fetchone()
+        return self.find_article(row[0]) if row else None
+
+    def iter_articles(self, *, site: str | None = None) -> Iterator[dict[str, Any]]:
+        """All articles in the order they were first stored (then by hash)."""
+        where, params = ("where site = ?", [site]) if site else ("", [])
+        sql = f"select * from articles {where} order by first_seen, hash"
+        yield from self.db.query(sql, params)
+
+    def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Full-text search over titles and texts, best matches first.
+
+        ``query`` is FTS5 syntax (words, "phrases", AND/OR/NOT, prefix*). Raises
+        :class:`QueryError` when it is not valid FTS5.
+        """
+        sql = """
+            select articles.hash, articles.url, articles.title, articles.published,
+                   articles.site,
+                   snippet(articles_fts, 1, '[', ']', '…', 12) as snippet
+            from articles_fts join articles on articles.rowid = articles_fts.rowid
+            where articles_fts match ? order by rank limit ?
+        """
+        try:
+            return list(self.db.query(sql, [query, limit]))
+        except sqlite3.OperationalError as exc:
+            message = str(exc)
+            if "fts5" in message or "syntax" in message or "no such column" in message:
+                raise QueryError(f"not a valid search query: {query!r} ({message})") from exc
+            raise
+
+    def stats(self) -> dict[str, Any]:
+        def scalar(sql: str) -> Any:
+            return self.db.execute(sql).fetchone()[0]
+
+        last = next(iter(self.db.query("select * from runs order by id desc limit 1")), None)
+        return {
+            "database": str(self.path) if self.path else None,
+            "articles": scalar("select count(*) from articles"),
+            "urls": scalar("select count(*) from urls"),
+            "pages": scalar("select count(*) from pages"),
+            "sites": scalar("select count(distinct site) from articles"),
+            "words": scalar("select coalesce(sum(words), 0) from articles"),
+            "runs": scalar("select count(*) from runs"),
+            "first_seen": scalar("select min(first_seen) from articles"),
+            "last_seen": scalar("select max(last_seen) from articles"),
+            "languages": dict(
+                self.db.execute(
+                    "select coalesce(language, '?'), count(*) from articles "
+                    "group by 1 order by 2 desc, 1 limit 10"
+                ).fetchall()
+            ),
+            "top_sites": dict(
+                self.db.execute(
+                    "select coalesce(site, '?'), count(*) from articles "
+                    "group by 1 order by 2 desc, 1 limit 10"
+                ).fetchall()
+            ),
+            "last_run": last,
+            "size_bytes": self.path.stat().st_size if self.path and self.path.exists() else 0,
+        }
+
+
+def _process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
