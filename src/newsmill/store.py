@@ -445,10 +445,13 @@ class Store:
         try:
             return list(self.db.query(sql, [query, limit]))
         except sqlite3.OperationalError as exc:
+            # The schema is ours, so an error here comes from the query itself ("fts5: syntax
+            # error", "unterminated string", "no such column" for a stray colon...), unless
+            # the database is busy or broken.
             message = str(exc)
-            if "fts5" in message or "syntax" in message or "no such column" in message:
-                raise QueryError(f"not a valid search query: {query!r} ({message})") from exc
-            raise
+            if "locked" in message or "busy" in message or "malformed" in message:
+                raise StoreError(message) from exc
+            raise QueryError(f"not a valid search query: {query!r} ({message})") from exc
 
     def stats(self) -> dict[str, Any]:
         def scalar(sql: str) -> Any:

@@ -1,0 +1,135 @@
+import sqlite3
+
+import pytest
+
+from newsmill.errors import QueryError, StoreError
+from newsmill.fingerprint import content_hash
+from newsmill.models import Article
+from newsmill.store import RunCounts, Store, migrations
+
+
+def make_article(text: str, **kw) -> Article:
+    return Article(text=text, hash=content_hash(text), **kw)
+
+
+def test_open_creates_schema_in_wal_mode(db_path):
+    with Store.open(db_path) as store:
+        tables = set(store.db.table_names())
+        assert {"articles", "urls", "pages", "runs", "events", "articles_fts"} <= tables
+        assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+
+
+def test_migrations_are_safe_to_run_on_every_start(db_path):
+    for _ in range(3):
+        Store.open(db_path).close()
+    with Store.open(db_path) as store:
+        applied = [m.name for m in migrations.applied(store.db)]
+        assert applied == sorted(set(applied))
+        assert not migrations.pending(store.db)
+
+
+def test_add_article_is_keyed_by_hash(store):
+    run = store.start_run("test", {})
+    a = make_article("Ferry crews strike again.", title="Strike", site="Ledger")
+    assert store.add_article(a, run_id=run, seen_at="2026-01-01T00:00:00+00:00")
+    again = make_article("ferry   CREWS strike again.", title="Other title")
+    assert again.hash == a.hash
+    assert not store.add_article(again, run_id=run, seen_at="2026-01-02T00:00:00+00:00")
+    row = store.db["articles"].get(a.hash)
+    assert row["title"] == "Strike"  # the first copy is kept
+    assert row["first_seen"] == "2026-01-01T00:00:00+00:00"
+    assert row["last_seen"] == "2026-01-02T00:00:00+00:00"
+    assert row["cluster"] == a.hash
+    assert store.db["articles"].count == 1
+
+
+def test_url_sightings_many_to_one(store):
+    run = store.start_run("test", {})
+    a = make_article("A story.")
+    store.add_article(a, run_id=run, seen_at="t1")
+    store.record_url("https://x.example/a", a.hash, kind="canonical", run_id=run, seen_at="t1")
+    store.record_url("https://x.example/a", a.hash, kind="canonical", run_id=run, seen_at="t2")
+    store.record_url("file:///tmp/a.html", a.hash, kind="file", run_id=run, seen_at="t2")
+    rows = {r["url"]: r for r in store.db["urls"].rows}
+    assert rows["https://x.example/a"]["times_seen"] == 2
+    assert rows["https://x.example/a"]["last_seen"] == "t2"
+    assert set(store.find_article(a.hash[:8])["urls"]) == set(rows)
+
+
+def test_foreign_key_protects_urls(store):
+    with pytest.raises(sqlite3.IntegrityError), store.transaction():
+        store.record_url("https://x.example/b", "0" * 64, kind="canonical", run_id=1, seen_at="t")
+
+
+def test_search_and_bad_query(store):
+    run = store.start_run("test", {})
+    store.add_article(
+        make_article("Frost hits the vineyards.", title="Frost"), run_id=run, seen_at="t"
+    )
+    store.add_article(make_article("Ferry strike continues."), run_id=run, seen_at="t")
+    hits = store.search("vineyard")  # porter stemming
+    assert [h["title"] for h in hits] == ["Frost"]
+    assert "[vineyards]" in hits[0]["snippet"]
+    with pytest.raises(QueryError):
+        store.search('"unbalanced')
+    with pytest.raises(QueryError):
+        store.search("ferry AND")
+
+
+def test_fts_stays_in_step_with_articles(store):
+    run = store.start_run("test", {})
+    a = make_article("Harbour bridge reopens.")
+    store.add_article(a, run_id=run, seen_at="t")
+    with store.transaction():
+        store.db["articles"].delete(a.hash)
+    assert store.search("harbour") == []
+
+
+def test_find_article_prefix_rules(store):
+    run = store.start_run("test", {})
+    a = make_article("Alpha story.")
+    store.add_article(a, run_id=run, seen_at="t")
+    assert store.find_article(a.hash)["hash"] == a.hash
+    assert store.find_article(a.hash[:6].upper())["hash"] == a.hash
+    assert store.find_article(a.hash[:5]) is None  # too short to be unambiguous in practice
+    assert store.find_article("not-hex!") is None
+
+
+def test_runs_ledger_and_interrupted_runs(store):
+    run = store.start_run("ingest", {"paths": ["x"]})
+    counts = RunCounts()
+    counts.add("new")
+    counts.add("empty", "no-article-text")
+    store.finish_run(run, counts)
+    row = store.run(run)
+    assert (row["status"], row["new"], row["empty"], row["inputs"]) == ("ok", 1, 1, 2)
+    assert row["ended"] >= row["started"]
+    # a run whose process died without closing its row
+    with store.transaction():
+        dead = (
+            store.db["runs"]
+            .insert({"command": "crawl", "status": "running", "pid": 2**22 + 12345, "started": "t"})
+            .last_pk
+        )
+    store.start_run("ingest", {})
+    assert store.run(dead)["status"] == "interrupted"
+
+
+def test_pages_are_compressed_and_restorable(store):
+    body = b"<html><body><p>" + b"x" * 10000 + b"</p></body></html>"
+    with store.transaction():
+        store.save_page(
+            "https://x.example/p", body, article_hash=None, content_type="text/html", fetched_at="t"
+        )
+    assert store.page_body("https://x.example/p") == body
+    stored = store.db.execute("select length(body) from pages").fetchone()[0]
+    assert stored < len(body) / 10
+
+
+def test_unopenable_database_is_a_clear_error(tmp_path):
+    bad = tmp_path / "not-a-db.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open database"):
+        Store.open(bad)
+    with pytest.raises(StoreError, match="cannot open database"):
+        Store.open(tmp_path)  # a directory
