@@ -41,7 +41,7 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from newsmill.extract import extract_article  # noqa: E402
+from newsmill.extract import extract_article
 
 _TOKEN = re.compile(r"\w+")
 SHINGLE = 4
@@ -117,9 +117,7 @@ def _trafilatura(**kwargs: object) -> Callable[[str, str | None], str]:
 EXTRACTORS: dict[str, Callable[[str, str | None], str]] = {
     "trafilatura (defaults)": _trafilatura(),
     "trafilatura (include_comments=False)": _trafilatura(include_comments=False),
-    "trafilatura (fast, include_comments=False)": _trafilatura(
-        fast=True, include_comments=False
-    ),
+    "trafilatura (fast, include_comments=False)": _trafilatura(fast=True, include_comments=False),
     "newsmill": _newsmill,
 }
 BASELINE = "trafilatura (defaults)"
