@@ -65,6 +65,7 @@ class Rule:
     heading: re.Pattern[str] | None = None
     items: str = "short"
     max_words: int | None = None
+    contains: tuple[str, ...] = ()
     ends_article: bool = False
     examples_remove: tuple[str, ...] = ()
     examples_keep: tuple[str, ...] = ()
@@ -114,6 +115,7 @@ def parse_rules(data: dict[str, object]) -> RuleSet:
                 heading=_compile(raw.get("heading")),
                 items=raw.get("items", "short"),
                 max_words=raw.get("max_words"),
+                contains=tuple(s.casefold() for s in raw.get("contains", ())),
                 ends_article=bool(raw.get("ends_article", False)),
                 examples_remove=tuple(examples.get("remove", ())),
                 examples_keep=tuple(examples.get("keep", ())),
@@ -205,6 +207,8 @@ def _fits(rule: Rule, line: str, words: int) -> bool:
 def _line_match(rule: Rule, line: str, words: int, rules: RuleSet) -> bool:
     if not _fits(rule, line, words):
         return False
+    if rule.contains and not any(s in line.casefold() for s in rule.contains):
+        return False
     if rule.kind == "line" and rule.pattern is not None:
         return rule.pattern.fullmatch(line) is not None
     if rule.kind == "block" and rule.heading is not None:
@@ -220,6 +224,51 @@ def _is_item(rule: Rule, line: str, words: int, rules: RuleSet) -> bool:
     return words <= max(rules.short_max_words, rule.max_words or 0)
 
 
+class _Matcher:
+    """The line and heading rules of one zone, tried in one regex call per line.
+
+    The rules' patterns are joined into one alternation with a named group per rule, so a
+    line that matches nothing (most lines) costs one ``fullmatch`` instead of one per rule.
+    """
+
+    def __init__(self, rules: RuleSet, zone: Zone) -> None:
+        self.rules = rules
+        self.ordered = [r for r in rules.rules if r.zone == zone and r.kind in ("line", "block")]
+        # rules tried one by one: dates, and guarded rules (only on lines with their strings)
+        self.single = [
+            r for r in rules.rules if r.zone == zone and (r.kind == "date" or r.contains)
+        ]
+        self.ordered = [r for r in self.ordered if not r.contains]
+        self.by_group = {f"r{i}": rule for i, rule in enumerate(self.ordered)}
+        parts = [
+            f"(?P<{name}>{(rule.pattern or rule.heading).pattern})"  # type: ignore[union-attr]
+            for name, rule in self.by_group.items()
+        ]
+        self.combined = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        limits = [r.max_words for r in self.ordered]
+        self.max_words = None if None in limits else max(limits, default=0)  # type: ignore[type-var]
+
+    def match(self, line: str, words: int) -> Rule | None:
+        for rule in self.single:
+            if _line_match(rule, line, words, self.rules):
+                return rule
+        if self.combined is None or (self.max_words is not None and words > self.max_words):
+            return None
+        found = self.combined.fullmatch(line)
+        if found is None:
+            return None
+        rule = self.by_group[found.lastgroup or ""]
+        if _fits(rule, line, words):
+            return rule
+        # the first alternative that matched is too long for its rule: try the others
+        return next((r for r in self.ordered if _line_match(r, line, words, self.rules)), None)
+
+
+@cache
+def _matchers(rules: RuleSet) -> dict[str, _Matcher]:
+    return {zone: _Matcher(rules, zone) for zone in ZONES}
+
+
 class _Pass:
     """The state of one cleaning pass over a list of non-blank lines."""
 
@@ -228,20 +277,18 @@ class _Pass:
         self.rules = rules
         self.words = [word_count(line) for line in lines]
         self.marks: list[str | None] = [None] * len(lines)
-        self.by_zone = {
-            zone: [r for r in rules.rules if r.zone == zone and r.kind in ("line", "block", "date")]
-            for zone in ZONES
-        }
+        self.matchers = _matchers(rules)
         self.ends = {r.id for r in rules.rules if r.ends_article}
+        self.memo: dict[tuple[int, str], Rule | None] = {}
 
     def short(self, i: int) -> bool:
         return self.words[i] <= self.rules.short_max_words
 
     def first_match(self, i: int, zone: Zone) -> Rule | None:
-        for rule in self.by_zone[zone]:
-            if _line_match(rule, self.lines[i], self.words[i], self.rules):
-                return rule
-        return None
+        key = (i, zone)
+        if key not in self.memo:
+            self.memo[key] = self.matchers[zone].match(self.lines[i], self.words[i])
+        return self.memo[key]
 
     def apply(self, i: int, rule: Rule, stop: int) -> int:
         """Mark line ``i`` (and a block's items up to ``stop``); return the next index."""

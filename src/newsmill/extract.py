@@ -99,6 +99,9 @@ _META_AUTHOR = (
 _META_TITLE = ("og:title", "twitter:title", "headline", "dc.title", "sailthru.title")
 _META_SITE = ("og:site_name", "application-name", "twitter:site", "publisher")
 _META_LANG = ("content-language", "og:locale", "language", "dc.language", "inlanguage")
+_USED_META = frozenset(
+    (*_META_DATE, *_META_AUTHOR, *_META_TITLE, *_META_SITE, *_META_LANG, "og:url", "canonical")
+)
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -266,6 +269,8 @@ def _names(value: object) -> list[str]:
 def _json_ld(page: str) -> list[dict[str, object]]:
     """Schema.org objects declared in JSON-LD, article types first."""
     objects: list[dict[str, object]] = []
+    if "ld+json" not in page:
+        return objects
     for match in _LD_JSON.finditer(page):
         raw = match.group(1).strip()
         raw = raw.removeprefix("<!--").removesuffix("-->").strip()
@@ -278,21 +283,19 @@ def _json_ld(page: str) -> list[dict[str, object]]:
     return sorted(objects, key=lambda node: not (_types(node) & _ARTICLE_TYPES))
 
 
-def _parse_head(page: str) -> lxml_html.HtmlElement | None:
-    end = _HEAD_END.search(page, 0, 400_000)
-    head = page[: end.start()] if end else page[:20_000]
+def _parse_head(head: str) -> lxml_html.HtmlElement | None:
     try:
         return lxml_html.document_fromstring(head + "</head><body></body></html>")
     except Exception:  # (lxml raises ParserError/ValueError on odd input)
         return None
 
 
-def _headline_area(page: str) -> tuple[str | None, lxml_html.HtmlElement | None]:
+def _headline_area(page: str, body_start: int) -> tuple[str | None, lxml_html.HtmlElement | None]:
     """Text of the first <h1> and the parsed HTML around it."""
-    match = _H1.search(page, _HEAD_END.search(page).end() if _HEAD_END.search(page) else 0)
+    match = _H1.search(page, body_start)
     if not match:
         return None, None
-    start = max(0, match.start() - HEADLINE_BEFORE)
+    start = max(body_start, match.start() - HEADLINE_BEFORE)
     try:
         area = lxml_html.fragment_fromstring(
             page[start : match.start() + HEADLINE_AFTER], create_parent="div"
@@ -332,7 +335,9 @@ def page_metadata(page: str, url: str | None = None) -> PageMeta:
     """Read what ``page`` declares about itself (see the module docstring for the order)."""
     meta = PageMeta()
     values: dict[str, str] = {}
-    head = _parse_head(page)
+    end = _HEAD_END.search(page, 0, 400_000)
+    body_start = end.start() if end else 0
+    head = _parse_head(page[:body_start] if end else page[:20_000])
     html_title = None
     if head is not None:
         meta.language = _language(head.get("lang") or head.get("xml:lang"))
@@ -341,7 +346,7 @@ def page_metadata(page: str, url: str | None = None) -> PageMeta:
                 element.get("property") or element.get("name") or element.get("itemprop")
                 or element.get("http-equiv") or ""
             ).lower()  # fmt: skip
-            content = _text(element.get("content"))
+            content = element.get("content")
             if key and content and key not in values:
                 values[key] = content
         for element in head.iter("link"):
@@ -352,7 +357,8 @@ def page_metadata(page: str, url: str | None = None) -> PageMeta:
             html_title = _text(title_element.text_content())
     objects = _json_ld(page)
     article = objects[0] if objects and _types(objects[0]) & _ARTICLE_TYPES else {}
-    meta.headline, area = _headline_area(page)
+    meta.headline, area = _headline_area(page, body_start)
+    values = {k: t for k, v in values.items() if k in _USED_META and (t := _text(v))}
 
     # title: declared headline first, then the page's <h1>, then <title>
     candidates = [_text(article.get("headline"))] + [values.get(k) for k in _META_TITLE]
@@ -404,6 +410,47 @@ def page_metadata(page: str, url: str | None = None) -> PageMeta:
 
 # ----------------------------------------------------------------------------- extraction
 
+_TAG_END = frozenset(">/ \t\r\n")
+
+
+def drop_scripts(page: str) -> str:
+    """Remove ``<script>`` (except JSON-LD) and ``<style>`` elements from the HTML source.
+
+    Both extraction and metadata ignore them, yet they are half the bytes of a typical news
+    page and every stage parses and copies them. Cutting them from the string first gave the
+    same extracted text on every benchmark page and saves ~5% of extraction time. Only
+    lowercase tags are cut (a plain ``str.find`` is ten times faster than a regex over the
+    page); an uppercase or unterminated one is simply left for the parser.
+    """
+    spans = []
+    for tag in ("script", "style"):
+        opener, closer = "<" + tag, "</" + tag
+        i = page.find(opener)
+        while i >= 0:
+            k = i + len(opener)
+            end = page.find(">", k)
+            if end < 0:
+                break
+            if page[k : k + 1] not in _TAG_END or (tag == "script" and "ld+json" in page[k:end]):
+                i = page.find(opener, k)
+                continue
+            close = page.find(closer, end)
+            close_end = page.find(">", close) if close >= 0 else -1
+            if close_end < 0:
+                break
+            spans.append((i, close_end + 1))
+            i = page.find(opener, close_end)
+    if not spans:
+        return page
+    spans.sort()
+    parts, pos = [], 0
+    for start, stop in spans:
+        if start >= pos:
+            parts.append(page[pos:start])
+            pos = stop
+    parts.append(page[pos:])
+    return "".join(parts)
+
 
 def _body_text(page: str, url: str | None) -> str | None:
     try:
@@ -437,6 +484,7 @@ def parse_article(html: str | bytes, url: str | None = None) -> Article:
         raise NoArticle("binary", "the text is mostly control characters")
     if "\x00" in html:
         html = html.replace("\x00", "")
+    html = drop_scripts(html)
     text = _body_text(html, url)
     if not text or not text.strip():
         raise NoArticle("no-article-text")
