@@ -36,6 +36,7 @@ Kind = Literal["line", "block", "date", "title", "duplicate"]
 KINDS: frozenset[str] = frozenset({"line", "block", "date", "title", "duplicate"})
 ZONES: frozenset[str] = frozenset({"anywhere", "head", "tail"})
 ITEM_SHAPES: frozenset[str] = frozenset({"short", "address"})
+MAX_PASSES = 8  # cleaning repeats until nothing changes; real texts settle in one or two
 TAIL_BLOCK = "tail-block"  # id reported for short lines swept after an ``ends_article`` line
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -394,18 +395,27 @@ def clean_lines(
     """
     rules = rules or default_rules()
     lines = [stripped for line in text.splitlines() if (stripped := line.strip())]
-    if not lines:
-        return CleanResult("", ())
-    state = _Pass(lines, rules)
-    state.run_anywhere()
-    state.run_title(title)
-    state.run_head()
-    state.run_tail()
-    state.run_duplicates()
-    kept = [line for line, mark in zip(lines, state.marks, strict=True) if mark is None]
-    removed = tuple(
-        RemovedLine(line, mark) for line, mark in zip(lines, state.marks, strict=True) if mark
-    )
+    # Zones depend on which lines are left, so clean again until nothing changes: this makes
+    # cleaning idempotent by construction. A second pass is rare and usually removes nothing.
+    index = list(range(len(lines)))
+    marks: dict[int, str] = {}
+    for _ in range(MAX_PASSES):
+        current = [lines[i] for i in index]
+        if not current:
+            break
+        state = _Pass(current, rules)
+        state.run_anywhere()
+        state.run_title(title)
+        state.run_head()
+        state.run_tail()
+        state.run_duplicates()
+        new = {index[k]: mark for k, mark in enumerate(state.marks) if mark}
+        if not new:
+            break
+        marks.update(new)
+        index = [i for i in index if i not in new]
+    kept = [lines[i] for i in index]
+    removed = tuple(RemovedLine(lines[i], marks[i]) for i in sorted(marks))
     return CleanResult("\n".join(kept), removed)
 
 

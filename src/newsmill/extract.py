@@ -45,6 +45,9 @@ MIN_ARTICLE_WORDS = 5
 # and dates sit within ~2 KB of the headline on news templates; related lists sit further.
 HEADLINE_BEFORE = 1500
 HEADLINE_AFTER = 6000
+# Decode as UTF-8 with replacements when the bytes hold at least this many valid multi-byte
+# characters per invalid byte (text in a legacy charset has almost no valid sequences).
+MIN_VALID_PER_INVALID = 2
 # How much of the page to sniff for a charset declaration and for binary content.
 SNIFF_BYTES = 4096
 
@@ -115,15 +118,15 @@ def _bom(data: bytes) -> str | None:
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
-    """UTF-16 text of a Latin-script page has a NUL in every other byte."""
-    sample = data[:SNIFF_BYTES]
+    """UTF-16 puts a NUL in every other byte of ASCII markup, and never in the other half."""
+    sample = data[: SNIFF_BYTES - SNIFF_BYTES % 2]
     if len(sample) < 16:
         return None
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
     half = len(sample) // 2
-    if odd > 0.4 * half and even < 0.05 * half:
+    if odd > 0.2 * half and even <= 0.01 * half:
         return "utf-16-le"
-    if even > 0.4 * half and odd < 0.05 * half:
+    if even > 0.2 * half and odd <= 0.01 * half:
         return "utf-16-be"
     return None
 
@@ -171,6 +174,13 @@ def decode_html(data: bytes) -> str:
             return data.decode(declared)
         except (UnicodeDecodeError, LookupError):
             pass
+    # UTF-8 with a few stray bytes (a truncated character, a pasted Latin-1 byte): keep it.
+    # In a page of another charset nearly every non-ASCII byte is invalid UTF-8 instead.
+    lenient = data.decode("utf-8", errors="replace")
+    errors = lenient.count("\ufffd")
+    valid = sum(1 for char in lenient if char > "\x7f") - errors
+    if errors * MIN_VALID_PER_INVALID <= valid:
+        return lenient
     try:
         from charset_normalizer import from_bytes
 
