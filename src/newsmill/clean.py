@@ -78,6 +78,7 @@ class RuleSet:
 
     rules: tuple[Rule, ...]
     short_max_words: int = 12
+    list_item_max_words: int = 40
     head_max_lines: int = 8
     duplicate_min_words: int = 8
     date_tokens: frozenset[str] = frozenset()
@@ -130,6 +131,7 @@ def parse_rules(data: dict[str, object]) -> RuleSet:
     return RuleSet(
         rules=tuple(rules),
         short_max_words=int(settings.get("short_max_words", 12)),
+        list_item_max_words=int(settings.get("list_item_max_words", 40)),
         head_max_lines=int(settings.get("head_max_lines", 8)),
         duplicate_min_words=int(settings.get("duplicate_min_words", 8)),
         date_tokens=date_tokens,
@@ -222,6 +224,8 @@ def _line_match(rule: Rule, line: str, words: int, rules: RuleSet) -> bool:
 def _is_item(rule: Rule, line: str, words: int, rules: RuleSet) -> bool:
     if rule.items == "address":
         return _ADDRESS.fullmatch(line) is not None
+    if line.startswith("- ") and words <= rules.list_item_max_words:
+        return True
     return words <= max(rules.short_max_words, rule.max_words or 0)
 
 
@@ -283,7 +287,9 @@ class _Pass:
         self.memo: dict[tuple[int, str], Rule | None] = {}
 
     def short(self, i: int) -> bool:
-        return self.words[i] <= self.rules.short_max_words
+        if self.words[i] <= self.rules.short_max_words:
+            return True
+        return self.lines[i].startswith("- ") and self.words[i] <= self.rules.list_item_max_words
 
     def first_match(self, i: int, zone: Zone) -> Rule | None:
         key = (i, zone)
