@@ -191,7 +191,10 @@ def _tokens(text: str) -> list[str]:
 
 def is_title_line(line: str, title: str) -> bool:
     """True when ``line`` repeats ``title`` (or the title without its site-name suffix)."""
-    a, b = _tokens(line), _tokens(title)
+    return _same_title(_tokens(line), _tokens(title))
+
+
+def _same_title(a: list[str], b: list[str]) -> bool:
     if not a or not b:
         return False
     if a == b:
@@ -277,14 +280,22 @@ def _matchers(rules: RuleSet) -> dict[str, _Matcher]:
 class _Pass:
     """The state of one cleaning pass over a list of non-blank lines."""
 
-    def __init__(self, lines: list[str], rules: RuleSet) -> None:
+    def __init__(
+        self,
+        lines: list[str],
+        rules: RuleSet,
+        words: list[int],
+        keys: list[int],
+        memo: dict[tuple[int, str], Rule | None],
+    ) -> None:
         self.lines = lines
         self.rules = rules
-        self.words = [word_count(line) for line in lines]
+        self.words = words
+        self.keys = keys  # index of each line in the original text, for ``memo``
+        self.memo = memo  # line matches do not depend on position: shared across passes
         self.marks: list[str | None] = [None] * len(lines)
         self.matchers = _matchers(rules)
         self.ends = {r.id for r in rules.rules if r.ends_article}
-        self.memo: dict[tuple[int, str], Rule | None] = {}
 
     def short(self, i: int) -> bool:
         if self.words[i] <= self.rules.short_max_words:
@@ -292,7 +303,7 @@ class _Pass:
         return self.lines[i].startswith("- ") and self.words[i] <= self.rules.list_item_max_words
 
     def first_match(self, i: int, zone: Zone) -> Rule | None:
-        key = (i, zone)
+        key = (self.keys[i], zone)
         if key not in self.memo:
             self.memo[key] = self.matchers[zone].match(self.lines[i], self.words[i])
         return self.memo[key]
@@ -315,14 +326,14 @@ class _Pass:
             rule = self.first_match(i, "anywhere") if self.marks[i] is None else None
             i = self.apply(i, rule, n) if rule else i + 1
 
-    def run_title(self, title: str | Sequence[str] | None) -> None:
+    def run_title(self, titles: list[list[str]]) -> None:
         rule = next((r for r in self.rules.rules if r.kind == "title"), None)
-        titles = [title] if isinstance(title, str) else [t for t in title or () if t]
         if not titles or rule is None:
             return
         for i in range(min(self.rules.head_max_lines, len(self.lines))):
-            line = self.lines[i]
-            if self.marks[i] is None and any(is_title_line(line, t) for t in titles):
+            if self.marks[i] is None and any(
+                _same_title(_tokens(self.lines[i]), t) for t in titles
+            ):
                 self.marks[i] = rule.id
                 return
             if self.marks[i] is None and not self.short(i):
@@ -403,15 +414,19 @@ def clean_lines(
     lines = [stripped for line in text.splitlines() if (stripped := line.strip())]
     # Zones depend on which lines are left, so clean again until nothing changes: this makes
     # cleaning idempotent by construction. A second pass is rare and usually removes nothing.
+    words = [word_count(line) for line in lines]
+    titles = [title] if isinstance(title, str) else [t for t in title or () if t]
+    title_tokens = [tokens for t in titles if (tokens := _tokens(t))]
+    memo: dict[tuple[int, str], Rule | None] = {}
     index = list(range(len(lines)))
     marks: dict[int, str] = {}
     for _ in range(MAX_PASSES):
         current = [lines[i] for i in index]
         if not current:
             break
-        state = _Pass(current, rules)
+        state = _Pass(current, rules, [words[i] for i in index], index, memo)
         state.run_anywhere()
-        state.run_title(title)
+        state.run_title(title_tokens)
         state.run_head()
         state.run_tail()
         state.run_duplicates()

@@ -482,13 +482,13 @@ def parse_article(html: str | bytes, url: str | None = None) -> Article:
     ``extraction-error``.
     """
     if isinstance(html, bytes):
-        if not html.strip():
+        if not html or html.isspace():
             raise NoArticle("empty-input")
         if is_binary(html):
             raise NoArticle("binary", "the bytes are not text")
         html = decode_html(html)
     html = html.lstrip("\ufeff")
-    if not html.strip():
+    if not html or html.isspace():
         raise NoArticle("empty-input")
     if len(_CONTROL.findall(html[:SNIFF_BYTES])) > 0.05 * min(len(html), SNIFF_BYTES):
         raise NoArticle("binary", "the text is mostly control characters")
