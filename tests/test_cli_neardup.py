@@ -154,3 +154,24 @@ def test_dups_rebuild_keeps_the_clusters(ingested):
     before = clusters(db)
     run(db, "dups", "--rebuild")
     assert clusters(db) == before
+
+
+def test_changed_parameters_stop_ingest_until_dups_rebuild(ingested, tmp_path):
+    db, folder = ingested
+    before = clusters(db)
+    with Store.open(db) as store, store.transaction():
+        store.db.execute("update neardup_meta set value = '{}' where key = 'params'")
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "late.txt").write_text(VARIANTS["editor's note"], encoding="utf-8")
+    result = CliRunner().invoke(cli, ["ingest", str(more), "--db", str(db)])
+    assert result.exit_code == 1
+    assert "newsmill dups --rebuild" in result.output
+    assert (
+        "rebuilt the near-duplicate index over 6 articles"
+        in CliRunner().invoke(cli, ["dups", "--rebuild", "--db", str(db)]).output
+    )
+    assert clusters(db) == before
+    run(db, "ingest", str(more))
+    after = clusters(db)
+    assert after[hash_of(db, more / "late.txt")] == before[hash_of(db, folder / "wire.txt")]

@@ -374,8 +374,7 @@ def dups(
     """
     with Store.open(db_path) as store:
         if rebuild:
-            with store.transaction():
-                n = store.neardup.rebuild()
+            n = store.rebuild_near_duplicates()
             _say(f"dups: rebuilt the near-duplicate index over {n} articles")
         count = 0
         for cluster in store.neardup.clusters(min_size=min_size, limit=limit):

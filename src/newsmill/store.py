@@ -332,6 +332,12 @@ class Store:
         self.db["articles"].insert(row)
         return True
 
+    def rebuild_near_duplicates(self) -> int:
+        """Recompute every near-duplicate signature, link and cluster (after an upgrade)."""
+        with self.transaction():
+            self._neardup = NearDupIndex(self.db, check_params=False)
+            return self._neardup.rebuild()
+
     def link_near_duplicates(self, article: Article, *, seen_at: str) -> Match | None:
         """Check a newly stored article against the store and link it to its cluster.
 
