@@ -18,9 +18,14 @@ from typing import Any, TextIO
 import click
 
 from newsmill.errors import NewsmillError, QueryError
+from newsmill.explain import describe_link
+from newsmill.explain import explain as explain_key
 from newsmill.ingest import ingest as ingest_paths
 from newsmill.ingest import iter_input_files
+from newsmill.pipeline import NEAR_DUPLICATE_REASONS
 from newsmill.store import DEFAULT_DB_PATH, Store
+
+NEAR_DUPLICATE_COUNTS = {f"new:{reason}" for reason in NEAR_DUPLICATE_REASONS.values()}
 
 EXPORT_FIELDS = (
     "hash",
@@ -120,8 +125,11 @@ def ingest(paths: tuple[Path, ...], url: str | None, as_json: bool, db_path: Pat
         click.echo(json.dumps(result.as_dict(), indent=2))
     if not files:
         _say("ingest: no HTML or text files found")
+    linked = sum(n for k, n in counts.reasons.items() if k in NEAR_DUPLICATE_COUNTS)
     _say(
-        f"ingest: {counts.inputs} inputs: {counts.new} new, {counts.duplicate} duplicate, "
+        f"ingest: {counts.inputs} inputs: {counts.new} new"
+        + (f" ({linked} linked as near-duplicates)" if linked else "")
+        + f", {counts.duplicate} duplicate, "
         f"{counts.empty} empty, {counts.failed} failed, {counts.skipped} skipped "
         f"(run {result.run_id}, {result.seconds:.1f}s)"
     )
@@ -164,16 +172,26 @@ class _progress:
     help="Write to this file instead of stdout.",
 )
 @click.option("--site", help="Only articles of this site.")
+@click.option(
+    "--unique",
+    is_flag=True,
+    help="One article per near-duplicate cluster: the earliest.",
+)
 @common_options
-def export(fmt: str, output: Path | None, site: str | None, db_path: Path) -> None:
+def export(fmt: str, output: Path | None, site: str | None, unique: bool, db_path: Path) -> None:
     """Write the stored articles as JSON lines or CSV, oldest first.
 
-    Example:
+    Every row carries its near-duplicate ``cluster`` (the hash of the cluster's earliest
+    article; an article without near-duplicates is its own cluster).
+
+    Examples:
 
         newsmill export --format jsonl -o articles.jsonl
+
+        newsmill export --unique -o corpus.jsonl
     """
     with Store.open(db_path) as store:
-        rows = (_export_row(row) for row in store.iter_articles(site=site))
+        rows = (_export_row(row) for row in store.iter_articles(site=site, unique=unique))
         if output is None:
             n = _write_rows(rows, fmt, sys.stdout)
         else:
@@ -291,6 +309,10 @@ def show(key: str, as_json: bool, db_path: Path) -> None:
     """
     with Store.open(db_path) as store:
         article = store.find_article_by_key(key)
+        if article is not None:
+            article["cluster_size"] = len(store.neardup.members(article["cluster"]))
+            h = article["hash"]
+            article["near_duplicates"] = [describe_link(x, h) for x in store.neardup.links(h)]
     if article is None:
         raise click.ClickException(f"no article with hash or URL {key!r}")
     if as_json:
@@ -305,10 +327,105 @@ def show(key: str, as_json: bool, db_path: Path) -> None:
         "language",
         "first_seen",
         "cluster",
+        "cluster_size",
     ):
         if article.get(name):
             click.echo(f"{name + ':':12}{article[name]}")
     for url in article["urls"]:
         click.echo(f"{'url:':12}{url}")
+    for note in article["near_duplicates"]:
+        click.echo(f"{'linked:':12}{note}")
     click.echo()
     click.echo(article["text"])
+
+
+@cli.command()
+@click.option(
+    "--min-size", default=2, show_default=True, type=click.IntRange(1), help="Smallest cluster."
+)
+@click.option("--limit", type=click.IntRange(1), help="At most this many clusters.")
+@click.option("--members", is_flag=True, help="List each cluster's articles too.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines output.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Recompute every signature, link and cluster first (after an upgrade that "
+    "changed the near-duplicate parameters).",
+)
+@common_options
+def dups(
+    min_size: int,
+    limit: int | None,
+    members: bool,
+    as_json: bool,
+    rebuild: bool,
+    db_path: Path,
+) -> None:
+    """List near-duplicate clusters, largest first: size, sites, first and last seen.
+
+    A cluster is named after its earliest article. Nothing is ever deleted: use
+    ``export --unique`` for one article per cluster.
+
+    Examples:
+
+        newsmill dups --limit 20
+
+        newsmill dups --members --json
+    """
+    with Store.open(db_path) as store:
+        if rebuild:
+            n = store.rebuild_near_duplicates()
+            _say(f"dups: rebuilt the near-duplicate index over {n} articles")
+        count = 0
+        for cluster in store.neardup.clusters(min_size=min_size, limit=limit):
+            count += 1
+            rows = store.neardup.members(cluster.id) if members else []
+            if as_json:
+                record: dict[str, Any] = {
+                    "cluster": cluster.id,
+                    "size": cluster.size,
+                    "sites": cluster.sites,
+                    "first_seen": cluster.first_seen,
+                    "last_seen": cluster.last_seen,
+                }
+                if members:
+                    record["members"] = rows
+                click.echo(json.dumps(record, ensure_ascii=False))
+                continue
+            click.echo(
+                f"{cluster.id[:12]}  {cluster.size:>4} articles  {len(cluster.sites):>3} sites  "
+                f"{cluster.first_seen} .. {cluster.last_seen}  {', '.join(cluster.sites[:5])}"
+                + (" ..." if len(cluster.sites) > 5 else "")
+            )
+            for row in rows:
+                click.echo(
+                    f"    {row['hash'][:12]}  {row['first_seen']}  {row['site'] or '?'}  "
+                    f"{row['title'] or row['url'] or ''}"
+                )
+    _say(f"dups: {count} clusters of {min_size} or more articles")
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@common_options
+def explain(key: str, as_json: bool, db_path: Path) -> None:
+    """Say why an input was stored, linked or skipped, and what its article is linked to.
+
+    KEY is an article hash (or a prefix of 6+ hex digits), a URL or a file path.
+
+    Examples:
+
+        newsmill explain 3f1c2a
+
+        newsmill explain https://example.com/news/story.html
+    """
+    with Store.open(db_path) as store:
+        result = explain_key(store, key)
+    if not result.events and result.article is None:
+        raise click.ClickException(f"nothing recorded for {key!r}")
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
+        return
+    for line in result.lines():
+        click.echo(line)

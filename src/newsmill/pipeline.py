@@ -4,8 +4,9 @@ A document goes through two steps:
 
 * :func:`analyze` is pure CPU work (decode, extract, clean, hash). It touches no database and
   its arguments and result pickle, so a crawl can run it in a process pool.
-* :func:`record` writes the result in one transaction: the article (if new), the URL
-  sightings, the raw page and an event row saying what happened.
+* :func:`record` writes the result in one transaction: the article (if new) and its
+  near-duplicate links, the URL sightings, the raw page and an event row saying what
+  happened.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from newsmill.store import RunCounts, Store, utcnow
 logger = logging.getLogger(__name__)
 
 DocumentKind = Literal["html", "text"]
+
+# The event reason of a new article that joined a cluster, by kind of link.
+NEAR_DUPLICATE_REASONS = {"near": "near-duplicate", "containment": "partial-copy"}
 
 # Sniffed in the first bytes of an input whose kind is not known from its name or headers.
 _HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<article", b"<p>", b"<div")
@@ -111,8 +115,13 @@ def record(
             for sighting, kind in _sightings(doc, url):
                 store.record_url(sighting, article.hash, kind=kind, run_id=run_id, seen_at=seen_at)
             reason = None if is_new else "exact-copy"
+            detail = None
+            match = store.link_near_duplicates(article, seen_at=seen_at) if is_new else None
+            if match is not None:
+                reason = NEAR_DUPLICATE_REASONS[match.kind]
+                detail = f"{match.kind} of {match.matched} at similarity {match.similarity:.2f}"
             outcome = Outcome(
-                "new" if is_new else "duplicate", doc.input, url, article.hash, reason
+                "new" if is_new else "duplicate", doc.input, url, article.hash, reason, detail
             )
         if doc.kind == "html" or analysis.kind == "html":
             store.save_page(

@@ -11,6 +11,7 @@ Tables:
 ``runs``      one row per run: command, arguments, start, end, status and counts
 ``events``    one row per input of a run: what happened to it and why
 ``articles_fts``  FTS5 index on title and text, kept in step by triggers
+``neardup_*``     near-duplicate bands, links and parameters (:mod:`newsmill.neardup`)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlite_utils import Migrations
 from newsmill.errors import QueryError, StoreError
 from newsmill.fingerprint import NORMALIZATION_VERSION
 from newsmill.models import Article
+from newsmill.neardup import Match, NearDupIndex, create_tables
 
 DEFAULT_DB_PATH = Path("data") / "news.db"
 
@@ -148,6 +150,13 @@ def m001_core(db: sqlite_utils.Database) -> None:
     db["events"].create_index(["input"])
 
 
+@migrations()
+def m002_neardup(db: sqlite_utils.Database) -> None:
+    """Near-duplicate tables; articles stored before them are indexed now, oldest first."""
+    create_tables(db)
+    NearDupIndex(db).index_missing()
+
+
 def utcnow() -> str:
     """Current UTC time as ISO 8601 with seconds, the format of every timestamp we store."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -182,6 +191,15 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, path: Path | None = None) -> None:
         self.db = db
         self.path = path
+        self._neardup: NearDupIndex | None = None
+
+    @property
+    def neardup(self) -> NearDupIndex:
+        """The near-duplicate index (raises :class:`~newsmill.neardup.StaleIndex` when its
+        parameters changed since it was built: see ``newsmill dups --rebuild``)."""
+        if self._neardup is None:
+            self._neardup = NearDupIndex(self.db)
+        return self._neardup
 
     # -- opening -------------------------------------------------------------------------
 
@@ -314,6 +332,19 @@ class Store:
         self.db["articles"].insert(row)
         return True
 
+    def rebuild_near_duplicates(self) -> int:
+        """Recompute every near-duplicate signature, link and cluster (after an upgrade)."""
+        with self.transaction():
+            self._neardup = NearDupIndex(self.db, check_params=False)
+            return self._neardup.rebuild()
+
+    def link_near_duplicates(self, article: Article, *, seen_at: str) -> Match | None:
+        """Check a newly stored article against the store and link it to its cluster.
+
+        Call it in the transaction that inserted the article: both commit or neither does.
+        """
+        return self.neardup.add(article.hash, article.text, seen_at)
+
     def record_url(
         self, url: str, article_hash: str, *, kind: str, run_id: int, seen_at: str
     ) -> None:
@@ -425,11 +456,39 @@ class Store:
         row = self.db.execute("select article_hash from urls where url = ?", [url]).fetchone()
         return self.find_article(row[0]) if row else None
 
-    def iter_articles(self, *, site: str | None = None) -> Iterator[dict[str, Any]]:
-        """All articles in the order they were first stored (then by hash)."""
-        where, params = ("where site = ?", [site]) if site else ("", [])
+    def iter_articles(
+        self, *, site: str | None = None, unique: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """All articles in the order they were first stored (then by hash).
+
+        ``unique``: one article per near-duplicate cluster, the earliest (the one whose hash
+        names the cluster).
+        """
+        conditions, params = [], []
+        if site:
+            conditions.append("site = ?")
+            params.append(site)
+        if unique:
+            conditions.append("cluster = hash")
+        where = f"where {' and '.join(conditions)}" if conditions else ""
         sql = f"select * from articles {where} order by first_seen, hash"
         yield from self.db.query(sql, params)
+
+    def events_for(
+        self, *, article_hash: str | None = None, key: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The ledger rows about an article, or about an input (URL or file path)."""
+        if article_hash:
+            sql, params = "select * from events where article_hash = ? order by id", [article_hash]
+        else:
+            keys = [key]
+            if key and "://" not in key and not key.startswith("file:"):
+                path = Path(key)
+                keys += [str(path.resolve()), path.resolve().as_uri()]
+            marks = ",".join("?" * len(keys))
+            sql = f"select * from events where url in ({marks}) or input in ({marks}) order by id"
+            params = [*keys, *keys]
+        return list(self.db.query(sql, params))
 
     def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """Full-text search over titles and texts, best matches first.

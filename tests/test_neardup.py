@@ -1,0 +1,358 @@
+"""Near-duplicate linking: variants join their original's cluster, other stories don't."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsmill import neardup
+from newsmill.fingerprint import content_hash
+from newsmill.neardup import NearDupIndex, Sketch, StaleIndex, compare, create_tables
+from newsmill.store import Store
+
+from .conftest import SHARED
+
+RUN1 = "2026-03-01T06:00:00+00:00"
+RUN2 = "2026-03-02T06:00:00+00:00"
+
+# An invented wire story, as the agency sent it.
+WIRE = """\
+VALMORA (Wire) — Dockworkers at the port of Valmora walked off the job on Tuesday, halting \
+the loading of grain ships for the first time in eleven years after talks over a new \
+contract collapsed late on Monday night.
+The union representing about 4,200 crane operators, lashers and pilots said the strike \
+would last at least 72 hours and could be extended if the port authority did not return \
+to the table with an improved offer on wages and night-shift safety.
+"We have been patient for fourteen months," union secretary Irena Volk told reporters \
+outside the main gate, where several hundred workers gathered in the rain. "Nobody wants \
+to see the ships waiting, but our members have run out of patience."
+The port authority said in a statement that its offer of a 6 percent raise over two years \
+was fair and that it had asked a state mediator to intervene. It estimated that each day \
+of stoppage would cost exporters roughly 30 million euros.
+About 40 vessels were anchored off the coast by Tuesday afternoon, according to ship \
+tracking data, most of them bulk carriers waiting to load wheat and barley bound for \
+North Africa and the Middle East.
+Grain traders said prices on the regional exchange rose nearly 2 percent on the news, \
+and warned that a longer strike could delay shipments that had already been held up by \
+poor weather in the autumn.
+The last major strike at Valmora, in 2015, lasted nine days and ended with a deal that \
+raised pay by 4 percent and added two paid rest days a month for night crews."""
+
+# The same event, written up separately by another newsroom: not a duplicate.
+OTHER_STORY = """\
+Grain exporters are bracing for delays after the country's busiest port shut down on \
+Tuesday, with dock unions and port managers blaming each other for the breakdown.
+At the Valmora terminals, cranes stood idle and trucks loaded with wheat queued for \
+kilometres along the coastal highway as the strike entered its first day.
+Union leader Irena Volk, speaking to a crowd of workers, accused managers of stalling. \
+Management countered that it had offered a raise and called in a mediator.
+Analysts at a commodities brokerage said the stoppage came at a delicate moment for \
+buyers in North Africa, who had already faced shortages after a wet autumn slowed the \
+harvest.
+Shipping agents said dozens of bulk carriers were waiting at anchor and that some \
+owners were considering diverting vessels to smaller ports further south, though those \
+terminals lack the capacity to handle the largest ships.
+The government has so far declined to intervene directly, saying it hopes the mediator \
+can bring both sides back to talks before the end of the week."""
+
+UNRELATED = """\
+The city council voted 7 to 2 on Wednesday to raise water rates by 9 percent next year, \
+the first increase since 2019, to pay for the replacement of lead service lines.
+Council members who supported the measure said federal grants would cover only a third of \
+the 120 million dollar project and that delaying it would expose families to health risks.
+Opponents argued the increase would hit retirees and low-income households hardest and \
+proposed phasing it in over three years, an amendment that failed by one vote.
+The new rates take effect on January 1. Residents can apply for a discount program \
+through the utility's website or by visiting the customer service office downtown."""
+
+
+def paragraphs(text: str) -> list[str]:
+    return text.split("\n")
+
+
+VARIANTS = {
+    "new headline and boilerplate": "\n".join(
+        [
+            "Port strike halts grain exports as talks collapse",
+            "Advertisement",
+            *paragraphs(WIRE),
+            "Sign up for our morning newsletter to get the day's top stories.",
+            "© 2026 Coastal Gazette. All rights reserved.",
+        ]
+    ),
+    "paragraph dropped": "\n".join(paragraphs(WIRE)[:4] + paragraphs(WIRE)[5:]),
+    "editor's note": WIRE
+    + "\nEditor's note: An earlier version of this story misspelled the union secretary's "
+    "name.",
+    "typo fixes": WIRE.replace("lashers", "lashing crews")
+    .replace("barley", "barely")
+    .replace("intervene", "intervine"),
+}
+
+TEASER = "\n".join([*paragraphs(WIRE)[:2], "Read more"])
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with Store.open(tmp_path / "news.db") as s:
+        yield s
+
+
+def put(store: Store, text: str, first_seen: str = RUN1, site: str = "wire.example") -> str:
+    """Insert an articles row the way the store does, and return its hash."""
+    article_hash = content_hash(text)
+    store.db["articles"].insert(
+        {
+            "hash": article_hash,
+            "text": text,
+            "site": site,
+            "norm_version": 1,
+            "first_seen": first_seen,
+            "last_seen": first_seen,
+            "cluster": article_hash,
+        }
+    )
+    return article_hash
+
+
+def add(store: Store, index: NearDupIndex, text: str, first_seen: str = RUN1, **kw):
+    article_hash = put(store, text, first_seen, **kw)
+    return article_hash, index.add(article_hash, text, first_seen)
+
+
+@pytest.mark.parametrize("kind", sorted(VARIANTS))
+def test_republished_variant_joins_the_original_cluster(store, kind):
+    index = NearDupIndex(store.db)
+    original, first = add(store, index, WIRE)
+    assert first is None
+    variant, match = add(store, index, VARIANTS[kind], RUN2, site="gazette.example")
+    assert match is not None
+    assert match.kind == "near"
+    assert match.matched == original
+    assert neardup.NEAR_THRESHOLD <= match.similarity < 1
+    assert match.cluster == original  # the earlier run's article names the cluster
+    assert index.cluster_of(variant) == index.cluster_of(original) == original
+
+
+def test_teaser_is_linked_as_containment(store):
+    index = NearDupIndex(store.db)
+    original, _ = add(store, index, WIRE)
+    teaser, match = add(store, index, TEASER, RUN2)
+    assert match is not None
+    assert match.kind == "containment"
+    assert match.similarity >= neardup.CONTAINMENT_THRESHOLD
+    # Its Jaccard similarity alone would never have linked it.
+    assert len(Sketch.of(TEASER).shingles) / len(Sketch.of(WIRE).shingles) < 0.4
+    assert index.cluster_of(teaser) == original
+
+
+def test_teaser_stored_first_names_the_cluster(store):
+    index = NearDupIndex(store.db)
+    teaser, _ = add(store, index, TEASER, RUN1)
+    full, match = add(store, index, WIRE, RUN2)
+    assert match is not None and match.kind == "containment"
+    assert index.cluster_of(full) == teaser
+
+
+def test_different_stories_about_the_same_event_stay_apart(store):
+    index = NearDupIndex(store.db)
+    hashes = [add(store, index, text)[0] for text in (WIRE, OTHER_STORY, UNRELATED)]
+    assert len({index.cluster_of(h) for h in hashes}) == 3
+    assert list(index.clusters()) == []
+
+
+def _seed_dir() -> Path | None:
+    for candidate in (os.environ.get("NEWSMILL_SEEDS"), SHARED / "seeds"):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.mark.skipif(
+    _seed_dir() is None, reason="seed stories not found (../shared/seeds or $NEWSMILL_SEEDS)"
+)
+def test_seed_stories_stay_five_clusters(store):
+    index = NearDupIndex(store.db)
+    paths = sorted(_seed_dir().glob("*.txt"))
+    assert len(paths) == 5
+    hashes = [add(store, index, p.read_text(encoding="utf-8"))[0] for p in paths]
+    assert len({index.cluster_of(h) for h in hashes}) == 5
+
+
+def test_cluster_id_within_one_run_is_the_smallest_hash(store):
+    index = NearDupIndex(store.db)
+    texts = [WIRE, *VARIANTS.values()]
+    hashes = [add(store, index, t, RUN1)[0] for t in texts]
+    assert {index.cluster_of(h) for h in hashes} == {min(hashes)}
+    (cluster,) = index.clusters()
+    assert cluster.id == min(hashes)
+    assert cluster.size == len(texts)
+    assert cluster.first_seen == cluster.last_seen == RUN1
+
+
+def _bridge_texts() -> tuple[str, str, str]:
+    """A and C share too little to link; B overlaps both, so it merges them."""
+    p = [*paragraphs(WIRE), *paragraphs(UNRELATED)]
+    return "\n".join(p[0:4]), "\n".join(p[1:5]), "\n".join(p[2:6])
+
+
+def test_a_bridging_article_merges_two_clusters(store):
+    a, b, c = _bridge_texts()
+    assert compare(neardup.tokens(a), neardup.tokens(c)) is None
+    index = NearDupIndex(store.db)
+    ha, _ = add(store, index, a, RUN1)
+    hc, _ = add(store, index, c, RUN1)
+    assert index.cluster_of(ha) != index.cluster_of(hc)
+    hb, match = add(store, index, b, RUN2)
+    assert match is not None
+    assert {index.cluster_of(h) for h in (ha, hb, hc)} == {min(ha, hc)}
+    assert {link["matched"] for link in index.links(hb)} == {ha, hc}
+
+
+def _clusters_after(tmp_path: Path, name: str, docs: list[tuple[str, str]]) -> dict[str, str]:
+    with Store.open(tmp_path / f"{name}.db") as store:
+        index = NearDupIndex(store.db)
+        for text, first_seen in docs:
+            add(store, index, text, first_seen)
+        return dict(store.db.execute("select hash, cluster from articles").fetchall())
+
+
+def test_clusters_do_not_depend_on_the_order_within_a_run(tmp_path):
+    a, b, c = _bridge_texts()
+    texts = [a, b, c, WIRE, TEASER, OTHER_STORY, *list(VARIANTS.values())[:2]]
+    expected = None
+    for i, order in enumerate(itertools.islice(itertools.permutations(texts[:3]), 6)):
+        rest = texts[3:]
+        random.Random(i).shuffle(rest)
+        result = _clusters_after(tmp_path, f"o{i}", [(t, RUN1) for t in [*order, *rest]])
+        expected = expected or result
+        assert result == expected
+    # a (the wire story's first paragraphs) ties a+b+c to the wire story, its teaser and
+    # variants; the other story about the same strike stays on its own
+    assert len(set(expected.values())) == 2
+    assert expected[content_hash(OTHER_STORY)] == content_hash(OTHER_STORY)
+
+
+def test_adding_again_changes_nothing(store):
+    index = NearDupIndex(store.db)
+    original, _ = add(store, index, WIRE)
+    variant, match = add(store, index, VARIANTS["typo fixes"], RUN2)
+
+    def snapshot():
+        return [
+            store.db.execute(f"select * from {t} order by 1, 2").fetchall()
+            for t in ("neardup_docs", "neardup_bands", "neardup_links")
+        ] + [store.db.execute("select hash, cluster from articles order by 1").fetchall()]
+
+    before = snapshot()
+    assert index.add(variant, VARIANTS["typo fixes"], RUN2) == match
+    assert index.add(original, WIRE, RUN1) is None
+    assert snapshot() == before
+
+
+def test_remove_splits_a_cluster_held_together_by_one_article(store):
+    a, b, c = _bridge_texts()
+    index = NearDupIndex(store.db)
+    ha, _ = add(store, index, a, RUN1)
+    hb, _ = add(store, index, b, RUN1)
+    hc, _ = add(store, index, c, RUN1)
+    assert len({index.cluster_of(h) for h in (ha, hb, hc)}) == 1
+    index.remove(hb)
+    assert index.cluster_of(ha) == ha
+    assert index.cluster_of(hc) == hc
+    assert index.cluster_of(hb) == hb
+    assert not index.is_indexed(hb)
+    assert index.links(hb) == []
+    assert (
+        store.db.execute(
+            "select count(*) from neardup_bands b join neardup_docs d "
+            "on d.id = b.doc where d.hash = ?",
+            [hb],
+        ).fetchone()[0]
+        == 0
+    )
+    # the text may change and come back under a new hash: it links again
+    store.db["articles"].delete(hb)
+    hb2, match = add(store, index, b + "\nUpdated at 14:00.", RUN2)
+    assert match is not None
+    assert {index.cluster_of(h) for h in (ha, hb2, hc)} == {min(ha, hc)}
+
+
+def test_remove_without_text_scans_the_bands(store):
+    index = NearDupIndex(store.db)
+    original, _ = add(store, index, WIRE)
+    variant, _ = add(store, index, VARIANTS["editor's note"], RUN2)
+    store.db.execute("update articles set text = '' where hash = ?", [variant])
+    index.remove(variant, text=None)
+    assert store.db.execute("select count(distinct doc) from neardup_bands").fetchone()[0] == 1
+    assert index.cluster_of(original) == original
+
+
+def test_short_texts_are_not_indexed(store):
+    index = NearDupIndex(store.db)
+    h, match = add(store, index, "Ferry crews strike again today.")
+    assert match is None
+    assert not index.is_indexed(h)
+
+
+def test_create_tables_is_idempotent(store):
+    for _ in range(3):
+        create_tables(store.db)
+    assert {"neardup_docs", "neardup_bands", "neardup_links", "neardup_meta"} <= set(
+        store.db.table_names()
+    )
+
+
+def test_changed_parameters_require_a_rebuild(store):
+    index = NearDupIndex(store.db)
+    original, _ = add(store, index, WIRE)
+    variant, _ = add(store, index, VARIANTS["typo fixes"], RUN2)
+    store.db.execute("update neardup_meta set value = '{\"bands\": 9}' where key = 'params'")
+    with pytest.raises(StaleIndex, match="rebuild"):
+        NearDupIndex(store.db)
+    store.db.execute("update articles set cluster = hash")
+    assert index.rebuild() == 2
+    assert NearDupIndex(store.db).cluster_of(variant) == original
+
+
+def test_rebuild_gives_the_same_clusters(store):
+    index = NearDupIndex(store.db)
+    add(store, index, WIRE)
+    add(store, index, OTHER_STORY)
+    for text in [*VARIANTS.values(), TEASER]:
+        add(store, index, text, RUN2)
+    before = store.db.execute("select hash, cluster from articles order by 1").fetchall()
+    index.rebuild()
+    assert store.db.execute("select hash, cluster from articles order by 1").fetchall() == before
+
+
+def test_band_keys_are_stable():
+    """Stored bands must stay comparable: if this changes, bump INDEX_VERSION."""
+    keys = Sketch.of(WIRE).keys
+    assert len(keys) == neardup.BANDS + neardup.LEAD_BANDS
+    assert all(-(2**47) <= k < 2**47 for k in keys)
+    assert keys[:3] == EXPECTED_KEYS
+
+
+EXPECTED_KEYS = [-58936522687214, 58784319578763, 80546462957640]
+
+
+def test_japanese_is_tokenized_by_character():
+    assert neardup.tokens("東京で地震、ＮＨＫが報道") == [*"東京で地震", "nhk", *"が報道"]
+
+
+words = st.lists(
+    st.sampled_from(["ab", "cd", "ef", "gh", "ij", "kl", "mn", "op"]), min_size=0, max_size=60
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(words, words)
+def test_compare_is_symmetric(a, b):
+    assert compare(a, b) == compare(b, a)
