@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import stat
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -81,7 +82,11 @@ def iter_input_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
 def read_input(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """Read a file, decompressing ``.gz``; raise ``ValueError`` with a reason slug when it
     cannot be used."""
-    size = path.stat().st_size
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        # a FIFO or a device would block or never end
+        raise ValueError("not-a-regular-file", "not a regular file")
+    size = info.st_size
     if size > max_bytes:
         raise ValueError("too-large", f"{size} bytes > limit of {max_bytes}")
     with open(path, "rb") as fh:

@@ -267,9 +267,11 @@ class Store:
         """Apply pending schema migrations (a no-op when the schema is current)."""
         if not migrations.pending(self.db):
             return
+        # Hold the write lock while checking and applying, so two runs starting at once on
+        # a new database don't both apply the same migration.
         with self.transaction():
-            pass  # take the write lock first so two starting runs don't race
-        migrations.apply(self.db)
+            if migrations.pending(self.db):
+                migrations.apply(self.db)
 
     def close(self) -> None:
         self.db.close()
