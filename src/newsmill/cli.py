@@ -312,3 +312,128 @@ def show(key: str, as_json: bool, db_path: Path) -> None:
         click.echo(f"{'url:':12}{url}")
     click.echo()
     click.echo(article["text"])
+
+
+@cli.command()
+@click.option("--site", help="Only this site's articles (host such as example.com, or site name).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+@common_options
+def reprocess(site: str | None, as_json: bool, db_path: Path) -> None:
+    """Clean stored articles again with the current rules and learned site templates.
+
+    Articles are re-extracted from their stored raw HTML (text inputs are cleaned again from
+    their stored text). An article whose text changes moves to its new hash, with its URLs,
+    pages, events and cluster, or merges into the article that already has that hash.
+
+    Example:
+
+        newsmill reprocess --site example.com
+    """
+    from newsmill.reprocess import reprocess as run_reprocess
+
+    with Store.open(db_path) as store:
+        result = run_reprocess(store, site=site, args={"site": site})
+    counts = result.counts
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    _say(
+        f"reprocess: {counts.inputs} articles: {counts.new} rehashed, {counts.duplicate} merged, "
+        f"{counts.skipped} unchanged, {counts.empty} kept (no article on re-extraction), "
+        f"{counts.failed} failed (run {result.run_id}, {result.seconds:.1f}s)"
+    )
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@common_options
+def explain(key: str, as_json: bool, db_path: Path) -> None:
+    """Say which rule or learned site template removed which line of an article.
+
+    KEY is an article hash (or a prefix of 6+ hex digits), one of its URLs, or a hash the
+    article had before it was cleaned again (the command says where it went).
+
+    Example:
+
+        newsmill explain 3f1c2a
+    """
+    from newsmill.templates import explain as explain_article
+
+    with Store.open(db_path) as store:
+        report = explain_article(store, key)
+    if report is None:
+        raise click.ClickException(f"no article with hash or URL {key!r}")
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    if report["moved_from"]:
+        last = report["moves"][-1]
+        click.echo(
+            f"{report['moved_from']} is now {report['hash']} "
+            f"({last['reason']}, run {last['run_id']}{', merged' if last['merged'] else ''})"
+        )
+    click.echo(f"{'hash:':12}{report['hash']}")
+    for name in ("title", "url"):
+        if report[name]:
+            click.echo(f"{name + ':':12}{report[name]}")
+    if report["site"]:
+        click.echo(f"{'site:':12}{report['site']} ({report['site_articles']} articles)")
+    for move in report["came_from"]:
+        click.echo(f"{'was:':12}{move['old_hash']} ({move['reason']}, run {move['run_id']})")
+    removed = report["removed"]
+    click.echo(f"removed:    {len(removed)} lines")
+    for row in removed:
+        line = row["line"] if len(row["line"]) <= 100 else row["line"][:99] + "…"
+        click.echo(f"  [{row['rule']}] {line}")
+
+
+@cli.command(name="templates")
+@click.argument("site")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines output.")
+@common_options
+def templates_command(site: str, as_json: bool, db_path: Path) -> None:
+    """List the lines learned as template for SITE (a host such as example.com).
+
+    Example:
+
+        newsmill templates presstv.ir
+    """
+    from newsmill.templates import site_templates
+
+    with Store.open(db_path) as store:
+        rows = site_templates(store, site.lower().removeprefix("www."))
+        articles = store.site_article_count(site.lower().removeprefix("www."))
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(f"{row['articles']:6}  {row['line']}")
+    _say(f"templates: {len(rows)} lines learned from {articles} articles of {site}")
+
+
+@cli.group()
+def rules() -> None:
+    """The cleaner's boilerplate rules."""
+
+
+@rules.command(name="test")
+@click.option("-v", "--verbose", is_flag=True, help="List every example checked.")
+def rules_test(verbose: bool) -> None:
+    """Check the shipped rule file's own examples (lines each rule must remove or keep).
+
+    Example:
+
+        newsmill rules test
+    """
+    from newsmill import clean
+
+    check = getattr(clean, "check_rule_examples", None)
+    if check is None:
+        click.echo("rules: this build's cleaner has no rule file to check", err=True)
+        return
+    failures = list(check() or ())
+    for failure in failures:
+        click.echo(f"FAIL {failure}")
+    if failures:
+        raise click.ClickException(f"{len(failures)} rule examples failed")
+    click.echo("rules: all examples pass", err=True)

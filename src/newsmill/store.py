@@ -696,10 +696,10 @@ class Store:
         """Give the article ``old_hash`` the new ``text`` and so its new hash.
 
         Everything that points at the article follows it: URLs, pages, near-duplicate
-        cluster ids, the template memberships and explanations. When another article already
-        has the new hash the two are merged (the earliest first sighting wins; the old
-        explanation is dropped, the surviving article keeps its own). Events keep the hash
-        they were recorded with; ``article_moves`` says where it went. Call inside a
+        cluster ids, events, the template memberships and explanations. When another article
+        already has the new hash the two are merged (the earliest first sighting wins; the
+        old explanation is dropped, the surviving article keeps its own). ``article_moves``
+        keeps the old hash and says where it went (``explain OLD_HASH``). Call inside a
         transaction. Returns (new hash, merged).
         """
         new_hash = content_hash(text)
@@ -745,7 +745,7 @@ class Store:
                 [text, words, NORMALIZATION_VERSION, new_hash],
             )
             target_cluster = new_hash
-        for table in ("urls", "pages"):
+        for table in ("urls", "pages", "events"):
             self.db.execute(
                 f"update {table} set article_hash = ? where article_hash = ?", [new_hash, old_hash]
             )

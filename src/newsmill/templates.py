@@ -108,11 +108,19 @@ def site_key(url: str | None, site: str | None = None) -> str | None:
 
 def normalize_line(line: str) -> str:
     """The form in which lines are compared: NFKC, no invisible characters, casefolded,
-    every number as ``0``, whitespace collapsed, no punctuation at either end."""
+    whitespace collapsed, no punctuation at either end, and in a short line (at most
+    :data:`SHORT_LINE_WORDS` words) every number as ``0``.
+
+    Numbers are masked in short lines only: that is where templates carry them ("© 2019",
+    "12 comments", "Updated 3 hours ago"). A sentence that differs from another only in its
+    numbers ("Union members voted 41 to 12 ...") is formulaic *content* (results, prices,
+    weather), and masking would merge such sentences into one "recurring" line.
+    """
     text = unicodedata.normalize("NFKC", line).translate(_INVISIBLE).casefold()
-    text = _DIGITS.sub("0", text)
-    text = " ".join(text.split())
-    return _EDGES.sub("", text)
+    text = _EDGES.sub("", " ".join(text.split()))
+    if len(_WORD.findall(text)) <= SHORT_LINE_WORDS:
+        text = _DIGITS.sub("0", text)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +140,7 @@ def line_key(line: str) -> LineKey | None:
     if words == 0 or words > MAX_TEMPLATE_WORDS:
         return None
     digest = hashlib.blake2b(norm.encode("utf-8"), digest_size=8).digest()
-    return LineKey(
-        int.from_bytes(digest, "big", signed=True), words, bool(_QUOTATION.search(line))
-    )
+    return LineKey(int.from_bytes(digest, "big", signed=True), words, bool(_QUOTATION.search(line)))
 
 
 def required_articles(words: int, quoted: bool = False) -> int | None:
@@ -392,8 +398,7 @@ def explain(store: Store, key: str) -> dict[str, Any] | None:
         moved = store.moved_to(old) if old else []
         if not moved and len(old) >= 6:
             row = store.db.execute(
-                "select old_hash from article_moves where old_hash >= ? and old_hash < ? "
-                "limit 1",
+                "select old_hash from article_moves where old_hash >= ? and old_hash < ? limit 1",
                 [old, old + "g"],
             ).fetchone()
             if row:
