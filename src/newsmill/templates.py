@@ -84,6 +84,7 @@ TEMPLATE_RULE_PREFIX = "template:"
 
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _QUOTATION = re.compile(r"[\"“„«»][^\"“”„«»]{12,}[\"”“«»]")
@@ -114,13 +115,15 @@ def normalize_line(line: str) -> str:
     Numbers are masked in short lines only: that is where templates carry them ("© 2019",
     "12 comments", "Updated 3 hours ago"). A sentence that differs from another only in its
     numbers ("Union members voted 41 to 12 ...") is formulaic *content* (results, prices,
-    weather), and masking would merge such sentences into one "recurring" line.
+    weather), and masking would merge such sentences into one "recurring" line. Years are
+    masked in every line: long copyright and legal notes carry them ("Copyright 2019 ...
+    may not be published, broadcast, rewritten or redistributed").
     """
     text = unicodedata.normalize("NFKC", line).translate(_INVISIBLE).casefold()
     text = _EDGES.sub("", " ".join(text.split()))
     if len(_WORD.findall(text)) <= SHORT_LINE_WORDS:
-        text = _DIGITS.sub("0", text)
-    return text
+        return _DIGITS.sub("0", text)
+    return _YEAR.sub("0", text)
 
 
 @dataclass(frozen=True, slots=True)
