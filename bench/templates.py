@@ -58,9 +58,9 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from newsmill import templates  # noqa: E402
-from newsmill.pipeline import Document, analyze, record  # noqa: E402
-from newsmill.store import Store, utcnow  # noqa: E402
+from newsmill import templates
+from newsmill.pipeline import Document, analyze, record
+from newsmill.store import Store, utcnow
 
 _TOKEN = re.compile(r"\w+")
 SHINGLE = 4
@@ -104,8 +104,7 @@ def contains(haystack: list[str], needle: list[str]) -> bool:
     n = len(needle)
     first = needle[0]
     return any(
-        haystack[i] == first and haystack[i : i + n] == needle
-        for i in range(len(haystack) - n + 1)
+        haystack[i] == first and haystack[i : i + n] == needle for i in range(len(haystack) - n + 1)
     )
 
 
@@ -221,9 +220,14 @@ def make_site(rng: random.Random, index: int) -> SiteTemplate:
         "share_label": pick(rng, "Share", "Share this article", "Share this story", "Share on"),
         "share_items": socials[: rng.randint(3, 5)],
         "related_label": pick(
-            rng, "Related stories", f"More from {name}", "You may also like", "Read next",
-            "Most read", "Recommended",
-        ),  # fmt: skip
+            rng,
+            "Related stories",
+            f"More from {name}",
+            "You may also like",
+            "Read next",
+            "Most read",
+            "Recommended",
+        ),
         "related_n": rng.randint(3, 5),
         "headlines": sorted(headlines),
         "newsletter": (
@@ -239,7 +243,7 @@ def make_site(rng: random.Random, index: int) -> SiteTemplate:
             f"{pick(rng, 'Download', 'Get', 'Install')} the {name} app for "
             f"{pick(rng, 'iPhone and Android', 'iOS and Android', 'your phone')} "
             f"{pick(rng, 'to get', 'for')} "
-            f"{pick(rng, 'breaking news alerts.', 'the latest headlines.', 'alerts on stories you follow.')}"
+            + pick(rng, "breaking news alerts.", "the latest headlines.", "alerts on your stories.")
         ),
         "mirror": pick(
             rng,
@@ -251,24 +255,29 @@ def make_site(rng: random.Random, index: int) -> SiteTemplate:
         ),
         "copyright": pick(
             rng,
-            "© {year} " + name + pick(rng, " Ltd.", " Media Group.", " Inc.") + " All rights reserved.",
+            "© {year} "
+            + name
+            + pick(rng, " Ltd.", " Media Group.", " Inc.")
+            + " All rights reserved",
             "Copyright {year} " + name + ". This material may not be published, broadcast, "
             "rewritten or redistributed without permission.",
             "© " + name + " {year}. No part of this article may be reproduced without the "
             "written permission of the publisher.",
-        ),  # fmt: skip
-        "credit": pick(rng, "Photo: {who} / ", "Image: {who}/", "(Photo by {who} for ", "Picture: {who}, ")
+        ),
+        "credit": pick(rng, "Photo: {who} / ", "Image: {who}/", "(Photo by {who} for ")
         + agency
         + pick(rng, "", "."),
         "photographers": people,
-        "comments": pick(rng, "{n} comments", "Comments ({n})", "Join the conversation: {n} comments"),
+        "comments": pick(
+            rng, "{n} comments", "Comments ({n})", "Join the discussion: {n} comments"
+        ),
         "follow": pick(
             rng,
             f"Follow {name} on Twitter @{handle} and on Facebook.",
             f"Got a news tip? Email us at tips@{domain}.",
             f"Follow us on Instagram and Telegram: @{handle}",
         ),
-    }  # fmt: skip
+    }
     # credit lines with a "(Photo by ... )" opening need their closing bracket
     if words["credit"].startswith("(") and not words["credit"].endswith(")"):
         words["credit"] += ")"
@@ -421,9 +430,7 @@ def build(rows: list[dict[str, Any]], seed: int) -> tuple[list[Page], list[SiteT
                 lines += block_lines
             html, _ = insert_blocks(row["html"], row["text"], blocks, extra)
             url = f"https://www.{site.domain}/news/{n:03d}-{row['id'][:10]}"
-            pages.append(
-                Page(row["id"], truth, plain, html, s, url, lines, extra_texts, found)
-            )
+            pages.append(Page(row["id"], truth, plain, html, s, url, lines, extra_texts, found))
     return pages, sites
 
 

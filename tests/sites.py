@@ -16,7 +16,10 @@ COPYRIGHT = "© {year} Harbour Gazette Ltd. All rights reserved."
 TEMPLATE_LINES = (MIRROR, NEWSLETTER, CREDIT, "Harbour Gazette Ltd. All rights reserved.")
 
 # A quote two follow-up stories repeat (content: must stay).
-QUOTE = "“We will rebuild the north pier before the first winter storm,” harbour master Ines Caldwell said."
+QUOTE = (
+    "“We will rebuild the north pier before the first winter storm,” harbour master "
+    "Ines Caldwell said."
+)
 # A long background paragraph four stories repeat (content: must stay).
 BACKGROUND = (
     "The north pier was closed in March after divers found cracks in three of its concrete "
