@@ -17,9 +17,10 @@ What it does:
    line. Each site uses 6 to 9 of these kinds, worded its own way, at its own places (top,
    middle, bottom) *inside the article container* (next to the paragraphs that hold the
    ground truth), so extraction keeps them.
-3. Adds follow-up content that is *not* template: in every site one story paragraph also
-   appears in two other stories of the site, and one short sentence in one other story
-   (a quote repeated by follow-ups). These lines are added to those pages' ground truth.
+3. Adds follow-up content that is *not* template: in every site one story paragraph (15 to 60
+   words) also appears in three other stories of the site (a background paragraph that
+   follow-ups repeat), and one short sentence (6 to 12 words) in one other story (a quote
+   repeated by a follow-up). These lines are added to those pages' ground truth.
 4. Ingests each site's pages in order through newsmill's pipeline into a fresh database
    (sites interleaved, as a crawl would), then reads every page's stored text.
 
@@ -399,7 +400,7 @@ def build(rows: list[dict[str, Any]], seed: int) -> tuple[list[Page], list[SiteT
         if paragraphs:
             origin, para = rng.choice(paragraphs)
             others = [i for i in group if i != origin]
-            for i in rng.sample(others, k=2):
+            for i in rng.sample(others, k=3):
                 shared_by.setdefault(i, []).append(para)
             sentences = [
                 (i, sent)
@@ -566,7 +567,7 @@ def main() -> int:
     if args.sweep:
         sweep = []
         for min_site in (3, 5, 8):
-            for min_articles in (2, 3, 4, 5):
+            for min_articles in (2, 3, 4):
                 for per_word in (4, 8, 1000):
                     with (
                         thresholds(
