@@ -149,7 +149,7 @@ def m001_core(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m002_templates(db: sqlite_utils.Database) -> None:
+def m003_templates(db: sqlite_utils.Database) -> None:
     """Site templates (:mod:`newsmill.templates`), explanations and the record of hash moves.
 
     ``site_articles``  the site key of each article that takes part in template learning
