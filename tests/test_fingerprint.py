@@ -41,9 +41,14 @@ def test_hash_ignores_whitespace_case_and_zero_width(ws, data):
     text = " ".join(ws)
     spaced = "".join(w + data.draw(st.sampled_from([" ", "  ", "\n", "\t", " \r\n "])) for w in ws)
     assert content_hash(spaced) == content_hash(text)
-    assert content_hash(text.casefold()) == content_hash(text)
-    if text.upper().casefold() == text.casefold():  # not so for e.g. dotless ı -> I -> i
-        assert content_hash(text.upper()) == content_hash(text)
+    # The normative order is NFKC, then casefold. For a few characters casefolding leaves
+    # text that NFKC would compose differently (e.g. 'ῒ'), or upper-casing loses
+    # information (dotless ı -> I -> i); case is ignored everywhere else.
+    folded = text.casefold()
+    if unicodedata.is_normalized("NFKC", folded):
+        assert content_hash(folded) == content_hash(text)
+        if text.upper().casefold() == folded:
+            assert content_hash(text.upper()) == content_hash(text)
     pos = data.draw(st.integers(0, len(text)))
     zw = data.draw(st.sampled_from(ZERO_WIDTH))
     assert content_hash(text[:pos] + zw + text[pos:]) == content_hash(text)

@@ -47,8 +47,9 @@ def test_sample_directory(store):
     ferry_files = [u for u in urls if u.startswith("file:") and "harbour-ferry" in u]
     assert len(ferry_files) == 2
     assert {urls[u]["article_hash"] for u in ferry_files} == {urls[canonical]["article_hash"]}
-    # raw HTML is kept for reprocessing; text inputs have no page row
-    assert store.db["pages"].count == 4
+    # raw HTML is kept for reprocessing, one page per URL (the AMP copy shares the
+    # canonical URL); text inputs have no page row
+    assert store.db["pages"].count == 3
     events = list(
         store.db.query("select outcome, reason from events where run_id = ?", [result.run_id])
     )

@@ -356,3 +356,29 @@ words = st.lists(
 @given(words, words)
 def test_compare_is_symmetric(a, b):
     assert compare(a, b) == compare(b, a)
+
+
+def test_a_moved_article_keeps_its_cluster_under_its_new_hash(store):
+    """When cleaning changes an article's text (so its hash), its cluster follows it."""
+    original, _ = add(store, store.neardup, WIRE)
+    variant, _ = add(store, store.neardup, VARIANTS["new headline and boilerplate"], RUN2, site="gazette.example")
+    assert store.neardup.cluster_of(variant) == original
+    # the original loses a line: it gets a new hash, stays the earliest and names the cluster
+    with store.transaction():
+        new_original, merged = store.move_article(
+            original, WIRE.rsplit("\n", 1)[0], run_id=None, reason="reprocess"
+        )
+    assert not merged and new_original != original
+    assert store.neardup.cluster_of(new_original) == new_original
+    assert store.neardup.cluster_of(variant) == new_original
+    assert not store.db.execute(
+        "select count(*) from articles where cluster = ?", [original]
+    ).fetchone()[0]
+    # the variant is cleaned into the original's exact text: the two merge into one article
+    with store.transaction():
+        target, merged = store.move_article(
+            variant, WIRE.rsplit("\n", 1)[0], run_id=None, reason="reprocess"
+        )
+    assert merged and target == new_original
+    assert store.db["articles"].count == 1
+    assert store.db.execute("select count(*) from neardup_links").fetchone()[0] == 0

@@ -406,13 +406,46 @@ def dups(
 
 
 @cli.command()
+@click.option("--site", help="Only this site's articles (host such as example.com, or site name).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+@common_options
+def reprocess(site: str | None, as_json: bool, db_path: Path) -> None:
+    """Clean stored articles again with the current rules and learned site templates.
+
+    Articles are re-extracted from their stored raw HTML (text inputs are cleaned again from
+    their stored text). An article whose text changes moves to its new hash, with its URLs,
+    pages, events and cluster, or merges into the article that already has that hash.
+
+    Example:
+
+        newsmill reprocess --site example.com
+    """
+    from newsmill.reprocess import reprocess as run_reprocess
+
+    with Store.open(db_path) as store:
+        result = run_reprocess(store, site=site, args={"site": site})
+    counts = result.counts
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    _say(
+        f"reprocess: {counts.inputs} articles: {counts.new} rehashed, {counts.duplicate} merged, "
+        f"{counts.skipped} unchanged, {counts.empty} kept (no article on re-extraction), "
+        f"{counts.failed} failed (run {result.run_id}, {result.seconds:.1f}s)"
+    )
+
+
+@cli.command()
 @click.argument("key")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @common_options
 def explain(key: str, as_json: bool, db_path: Path) -> None:
-    """Say why an input was stored, linked or skipped, and what its article is linked to.
+    """Say why an input was stored, linked or skipped, and what cleaning removed from it.
 
-    KEY is an article hash (or a prefix of 6+ hex digits), a URL or a file path.
+    KEY is an article hash (or a prefix of 6+ hex digits), a URL, a file path, or a hash the
+    article had before it was cleaned again (the command says where it went). The report
+    lists each input's outcome (new, exact copy, near-duplicate of X at similarity 0.93,
+    empty extraction, ...), the article's near-duplicate links, and which rule or learned
+    site template removed which line.
 
     Examples:
 
@@ -420,12 +453,87 @@ def explain(key: str, as_json: bool, db_path: Path) -> None:
 
         newsmill explain https://example.com/news/story.html
     """
+    from newsmill.templates import explain as explain_cleaning
+
     with Store.open(db_path) as store:
         result = explain_key(store, key)
-    if not result.events and result.article is None:
+        cleaning = explain_cleaning(store, key)
+    if not result.events and result.article is None and cleaning is None:
         raise click.ClickException(f"nothing recorded for {key!r}")
     if as_json:
-        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
+        data = {
+            **result.as_dict(),
+            "hash": cleaning["hash"] if cleaning else result.as_dict()["article"],
+            "cleaning": cleaning,
+        }
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         return
+    if cleaning and cleaning["moved_from"]:
+        last = cleaning["moves"][-1]
+        click.echo(
+            f"{cleaning['moved_from']} is now {cleaning['hash']} "
+            f"({last['reason']}, run {last['run_id']}{', merged' if last['merged'] else ''})"
+        )
     for line in result.lines():
         click.echo(line)
+    if cleaning:
+        _echo_cleaning(cleaning)
+
+
+def _echo_cleaning(report: dict[str, Any]) -> None:
+    if report["site"]:
+        click.echo(f"{'site:':12}{report['site']} ({report['site_articles']} articles)")
+    for move in report["came_from"]:
+        click.echo(f"{'was:':12}{move['old_hash']} ({move['reason']}, run {move['run_id']})")
+    removed = report["removed"]
+    click.echo(f"removed:    {len(removed)} lines")
+    for row in removed:
+        line = row["line"] if len(row["line"]) <= 100 else row["line"][:99] + "…"
+        click.echo(f"  [{row['rule']}] {line}")
+
+
+@cli.command(name="templates")
+@click.argument("site")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines output.")
+@common_options
+def templates_command(site: str, as_json: bool, db_path: Path) -> None:
+    """List the lines learned as template for SITE (a host such as example.com).
+
+    Example:
+
+        newsmill templates presstv.ir
+    """
+    from newsmill.templates import site_templates
+
+    with Store.open(db_path) as store:
+        rows = site_templates(store, site.lower().removeprefix("www."))
+        articles = store.site_article_count(site.lower().removeprefix("www."))
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(f"{row['articles']:6}  {row['line']}")
+    _say(f"templates: {len(rows)} lines learned from {articles} articles of {site}")
+
+
+@cli.group()
+def rules() -> None:
+    """The cleaner's boilerplate rules."""
+
+
+@rules.command(name="test")
+def rules_test() -> None:
+    """Check the shipped rule file's own examples (lines each rule must remove or keep).
+
+    Example:
+
+        newsmill rules test
+    """
+    from newsmill.clean import check_rule_examples
+
+    failures = check_rule_examples()
+    for failure in failures:
+        click.echo(f"FAIL {failure}")
+    if failures:
+        raise click.ClickException(f"{len(failures)} rule examples failed")
+    click.echo("rules: all examples pass", err=True)

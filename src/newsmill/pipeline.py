@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
+from newsmill import templates
 from newsmill.errors import NoArticle
 from newsmill.extract import article_from_text, parse_article
 from newsmill.models import Article
@@ -102,6 +103,7 @@ def record(
 ) -> Outcome:
     """Write what :func:`analyze` found, in one transaction, and return the outcome."""
     article = analysis.article
+    learned: templates.TemplateClean | None = None
     with store.transaction():
         if article is None:
             outcome = Outcome("empty", doc.input, doc.url, None, analysis.reason, analysis.detail)
@@ -111,7 +113,11 @@ def record(
                 )
         else:
             url = doc.url if doc.url_is_final else (article.url or doc.url)
-            is_new = store.add_article(_with_url(article, url), run_id=run_id, seen_at=seen_at)
+            # Site templates: remove the lines this site repeats, and learn from this page.
+            learned = templates.clean_article(store, _with_url(article, url))
+            article = learned.article
+            is_new = store.add_article(article, run_id=run_id, seen_at=seen_at)
+            templates.remember(store, learned, is_new=is_new)
             for sighting, kind in _sightings(doc, url):
                 store.record_url(sighting, article.hash, kind=kind, run_id=run_id, seen_at=seen_at)
             reason = None if is_new else "exact-copy"
@@ -142,6 +148,8 @@ def record(
             detail=outcome.detail,
             article_hash=outcome.article_hash,
         )
+    if learned is not None:
+        templates.backfill(store, learned, run_id=run_id)
     return outcome
 
 

@@ -31,7 +31,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from newsmill.errors import QueryError, StoreError
-from newsmill.fingerprint import NORMALIZATION_VERSION
+from newsmill.fingerprint import NORMALIZATION_VERSION, content_hash
 from newsmill.models import Article
 from newsmill.neardup import Match, NearDupIndex, create_tables
 
@@ -155,6 +155,62 @@ def m002_neardup(db: sqlite_utils.Database) -> None:
     """Near-duplicate tables; articles stored before them are indexed now, oldest first."""
     create_tables(db)
     NearDupIndex(db).index_missing()
+
+
+@migrations()
+def m003_templates(db: sqlite_utils.Database) -> None:
+    """Site templates (:mod:`newsmill.templates`), explanations and the record of hash moves.
+
+    ``site_articles``  the site key of each article that takes part in template learning
+    ``article_sources`` the hash of the text before template removal -> the article it became
+                       (so a page seen again is recognised and not counted twice)
+    ``site_lines``     which articles of a site hold which candidate line (by ``line_id``, a
+                       64-bit hash of the normalized line); a line's count is its row count
+    ``removed_lines``  every line the rules or a learned template took out of an article
+    ``article_moves``  an article whose text (so hash) changed, and where it went
+    """
+    db["site_articles"].create({"article_hash": str, "site": str}, pk="article_hash")
+    db["site_articles"].create_index(["site"])
+    db["article_sources"].create({"source_hash": str, "article_hash": str}, pk="source_hash")
+    db["article_sources"].create_index(["article_hash"])
+    db.execute(
+        """
+        create table site_lines (
+            site text not null,
+            line_id integer not null,
+            article_hash text not null,
+            words integer not null,
+            quoted integer not null,
+            primary key (site, line_id, article_hash)
+        ) without rowid
+        """
+    )
+    db["site_lines"].create_index(["article_hash"])
+    db["removed_lines"].create(
+        {
+            "article_hash": str,
+            "position": int,
+            "line": str,
+            "rule": str,
+            "line_id": int,
+        },
+        not_null={"article_hash", "line", "rule"},
+    )
+    db["removed_lines"].create_index(["article_hash"])
+    db["article_moves"].create(
+        {
+            "id": int,
+            "old_hash": str,
+            "new_hash": str,
+            "run_id": int,
+            "at": str,
+            "reason": str,
+            "merged": int,
+        },
+        pk="id",
+    )
+    db["article_moves"].create_index(["old_hash"])
+    db["article_moves"].create_index(["new_hash"])
 
 
 def utcnow() -> str:
@@ -544,6 +600,304 @@ class Store:
             "last_run": last,
             "size_bytes": self.path.stat().st_size if self.path and self.path.exists() else 0,
         }
+
+    # -- site templates, explanations and hash moves (newsmill.templates, reprocess) --------
+
+    def article_site(self, article_hash: str) -> str | None:
+        row = self.db.execute(
+            "select site from site_articles where article_hash = ?", [article_hash]
+        ).fetchone()
+        return row[0] if row else None
+
+    def site_article_count(self, site: str) -> int:
+        return int(
+            self.db.execute("select count(*) from site_articles where site = ?", [site]).fetchone()[
+                0
+            ]
+        )
+
+    def line_counts(
+        self, site: str, line_ids: list[int], *, exclude: str | None = None
+    ) -> dict[int, int]:
+        """How many distinct articles of ``site`` hold each line (``exclude`` not counted)."""
+        counts: dict[int, int] = {}
+        for start in range(0, len(line_ids), 500):  # stay below SQLite's variable limit
+            chunk = line_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"select line_id, count(*) from site_lines where site = ? and line_id in "
+                f"({marks}) and article_hash != ? group by line_id",
+                [site, *chunk, exclude or ""],
+            )
+            counts.update((int(line_id), int(n)) for line_id, n in rows)
+        return counts
+
+    def site_lines_of(self, article_hash: str) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "select site, line_id, words, quoted from site_lines where article_hash = ?",
+                [article_hash],
+            )
+        )
+
+    def articles_holding(self, site: str, line_ids: list[int]) -> list[str]:
+        """Hashes of the articles of ``site`` that hold any of ``line_ids``, oldest first."""
+        found: set[str] = set()
+        for start in range(0, len(line_ids), 500):
+            chunk = line_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"select distinct article_hash from site_lines where site = ? and line_id in "
+                f"({marks})",
+                [site, *chunk],
+            )
+            found.update(row[0] for row in rows)
+        if not found:
+            return []
+        order = {
+            h: i
+            for i, (h,) in enumerate(
+                self.db.execute("select hash from articles order by first_seen, hash")
+            )
+            if h in found
+        }
+        return sorted(found, key=lambda h: order.get(h, len(order)))
+
+    def article_for_source(self, source_hash: str) -> str | None:
+        row = self.db.execute(
+            "select article_hash from article_sources where source_hash = ?", [source_hash]
+        ).fetchone()
+        return row[0] if row else None
+
+    def add_source(self, source_hash: str, article_hash: str) -> None:
+        self.db.execute(
+            "insert into article_sources (source_hash, article_hash) values (?, ?) "
+            "on conflict(source_hash) do update set article_hash = excluded.article_hash",
+            [source_hash, article_hash],
+        )
+
+    def update_article_fields(self, article_hash: str, fields: dict[str, Any]) -> None:
+        """Update metadata columns of an article (not its text or hash)."""
+        fields = {
+            k: v for k, v in fields.items() if k in ARTICLE_COLUMNS and k not in ("hash", "text")
+        }
+        if fields:
+            self.db["articles"].update(article_hash, fields)
+
+    def site_hashes(self, site: str) -> list[str]:
+        return [
+            row[0]
+            for row in self.db.execute(
+                "select article_hash from site_articles where site = ?", [site]
+            )
+        ]
+
+    def remember_lines(
+        self,
+        article_hash: str,
+        site: str,
+        lines: list[tuple[int, int, bool]],
+        *,
+        replace: bool,
+    ) -> None:
+        """Record that ``article_hash`` (of ``site``) holds ``lines`` ((line_id, words,
+        quoted) triples). ``replace`` forgets the lines it held before; otherwise they add up
+        (another page of the same article)."""
+        if replace:
+            self.db.execute("delete from site_lines where article_hash = ?", [article_hash])
+        self.db.execute(
+            "insert into site_articles (article_hash, site) values (?, ?) "
+            "on conflict(article_hash) do update set site = excluded.site",
+            [article_hash, site],
+        )
+        self.db.conn.executemany(
+            "insert or ignore into site_lines (site, line_id, article_hash, words, quoted) "
+            "values (?, ?, ?, ?, ?)",
+            [(site, line_id, article_hash, words, int(quoted)) for line_id, words, quoted in lines],
+        )
+
+    def set_removed_lines(
+        self, article_hash: str, rows: list[tuple[int | None, str, str, int | None]]
+    ) -> None:
+        """Replace the explanation of ``article_hash``: (position, line, rule, line_id) rows.
+
+        ``position`` is the line's index in the text before template removal (None for lines
+        the rules removed during extraction)."""
+        self.db.execute("delete from removed_lines where article_hash = ?", [article_hash])
+        self.db.conn.executemany(
+            "insert into removed_lines (article_hash, position, line, rule, line_id) "
+            "values (?, ?, ?, ?, ?)",
+            [(article_hash, *row) for row in rows],
+        )
+
+    def removed_lines(self, article_hash: str) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "select position, line, rule, line_id from removed_lines "
+                "where article_hash = ? order by rowid",
+                [article_hash],
+            )
+        )
+
+    def article_page(self, article_hash: str, url: str | None) -> tuple[str, bytes] | None:
+        """The raw page to re-extract ``article_hash`` from: the one stored under its URL,
+        else the most recently fetched one."""
+        row = self.db.execute(
+            "select url, body from pages where article_hash = ? "
+            "order by url = ? desc, fetched_at desc, url limit 1",
+            [article_hash, url or ""],
+        ).fetchone()
+        return (row[0], zlib.decompress(row[1])) if row else None
+
+    def move_article(
+        self, old_hash: str, text: str, *, run_id: int | None, reason: str
+    ) -> tuple[str, bool]:
+        """Give the article ``old_hash`` the new ``text`` and so its new hash.
+
+        Everything that points at the article follows it: URLs, pages, near-duplicate
+        cluster ids, events, the template memberships and explanations. When another article
+        already has the new hash the two are merged (the earliest first sighting wins; the
+        old explanation is dropped, the surviving article keeps its own). ``article_moves``
+        keeps the old hash and says where it went (``explain OLD_HASH``). Call inside a
+        transaction. Returns (new hash, merged).
+        """
+        new_hash = content_hash(text)
+        words = len(text.split())
+        if new_hash == old_hash:
+            self.db.execute(
+                "update articles set text = ?, words = ? where hash = ? and text != ?",
+                [text, words, old_hash, text],
+            )
+            return old_hash, False
+        merged = self.has_article(new_hash)
+        old = self.db["articles"].get(old_hash)
+        # Out of the near-duplicate index under its old text: its links go and the rest of
+        # its cluster is re-linked (it may have been the bridge that held the cluster).
+        self.neardup.remove(old_hash, old["text"])
+        if merged:
+            self.db.execute(
+                """
+                update articles set
+                    first_run = case when ? < first_seen then ? else first_run end,
+                    first_seen = min(first_seen, ?),
+                    last_seen = max(coalesce(last_seen, ''), coalesce(?, ''))
+                where hash = ?
+                """,
+                [
+                    old["first_seen"],
+                    old["first_run"],
+                    old["first_seen"],
+                    old["last_seen"],
+                    new_hash,
+                ],
+            )
+        else:
+            columns = [c.name for c in self.db["articles"].columns if c.name != "hash"]
+            names = ", ".join(columns)
+            self.db.execute(
+                f"insert into articles (hash, {names}) select ?, {names} from articles "
+                "where hash = ?",
+                [new_hash, old_hash],
+            )
+            self.db.execute(
+                "update articles set text = ?, words = ?, norm_version = ?, cluster = ? "
+                "where hash = ?",
+                [text, words, NORMALIZATION_VERSION, new_hash, new_hash],
+            )
+        for table in ("urls", "pages", "events"):
+            self.db.execute(
+                f"update {table} set article_hash = ? where article_hash = ?", [new_hash, old_hash]
+            )
+        self.db.execute(
+            "insert or ignore into site_lines (site, line_id, article_hash, words, quoted) "
+            "select site, line_id, ?, words, quoted from site_lines where article_hash = ?",
+            [new_hash, old_hash],
+        )
+        self.db.execute("delete from site_lines where article_hash = ?", [old_hash])
+        self.db.execute(
+            "update article_sources set article_hash = ? where article_hash = ?",
+            [new_hash, old_hash],
+        )
+        if merged:
+            self.db.execute("delete from removed_lines where article_hash = ?", [old_hash])
+            self.db.execute("delete from site_articles where article_hash = ?", [old_hash])
+        else:
+            for table in ("removed_lines", "site_articles"):
+                self.db.execute(
+                    f"update {table} set article_hash = ? where article_hash = ?",
+                    [new_hash, old_hash],
+                )
+        self.db.execute("delete from articles where hash = ?", [old_hash])
+        if not merged:  # the new text joins the clusters it near-duplicates now
+            self.neardup.add(new_hash, text, old["first_seen"])
+        self.db["article_moves"].insert(
+            {
+                "old_hash": old_hash,
+                "new_hash": new_hash,
+                "run_id": run_id,
+                "at": utcnow(),
+                "reason": reason,
+                "merged": int(merged),
+            }
+        )
+        return new_hash, merged
+
+    def moved_to(self, old_hash: str) -> list[dict[str, Any]]:
+        """The chain of moves from ``old_hash`` to the article's current hash."""
+        chain: list[dict[str, Any]] = []
+        current, seen = old_hash, {old_hash}
+        while True:
+            row = next(
+                self.db.query(
+                    "select * from article_moves where old_hash = ? order by id desc limit 1",
+                    [current],
+                ),
+                None,
+            )
+            if row is None or row["new_hash"] in seen:
+                return chain
+            chain.append(row)
+            current = row["new_hash"]
+            seen.add(current)
+
+    def consistency_problems(self) -> list[str]:
+        """Broken links in the store: empty when every reference resolves."""
+        checks = {
+            "url without article": "select url from urls where article_hash not in "
+            "(select hash from articles)",
+            "page without article": "select url from pages where article_hash is not null "
+            "and article_hash not in (select hash from articles)",
+            "cluster without article": "select hash from articles where cluster is not null "
+            "and cluster not in (select hash from articles)",
+            "event hash lost": "select id from events where article_hash is not null and "
+            "article_hash not in (select hash from articles) and article_hash not in "
+            "(select old_hash from article_moves)",
+            "article without run": "select hash from articles where first_run is not null "
+            "and first_run not in (select id from runs)",
+            "template line without article": "select article_hash from site_lines where "
+            "article_hash not in (select hash from articles)",
+            "explanation without article": "select article_hash from removed_lines where "
+            "article_hash not in (select hash from articles)",
+            "site row without article": "select article_hash from site_articles where "
+            "article_hash not in (select hash from articles)",
+            "source without article": "select source_hash from article_sources where "
+            "article_hash not in (select hash from articles)",
+        }
+        problems = []
+        for name, sql in checks.items():
+            for row in self.db.execute(sql + " limit 5"):
+                problems.append(f"{name}: {row[0]}")
+        for hash_, text in self.db.execute("select hash, text from articles"):
+            if content_hash(text) != hash_:
+                problems.append(f"hash mismatch: {hash_}")
+        for row in self.db.execute(
+            "select m.new_hash from article_moves m where m.id = (select max(id) from "
+            "article_moves where old_hash = m.old_hash) and m.new_hash not in "
+            "(select hash from articles) and m.new_hash not in (select old_hash from "
+            "article_moves)"
+        ):
+            problems.append(f"move to nowhere: {row[0]}")
+        return problems
 
 
 def _process_alive(pid: int | None) -> bool:

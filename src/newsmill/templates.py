@@ -1,0 +1,455 @@
+"""Site templates: the boilerplate lines each site repeats, learned from the articles stored.
+
+Rules (:mod:`newsmill.clean`) catch boilerplate that can be named in advance. Every site also
+has lines of its own that no rule knows: its mirror addresses, its newsletter prompt, its
+photo-credit format, its "most read" headlines. They give themselves away by recurring in
+many *different* articles of one site, while content rarely does.
+
+How it works:
+
+* Every line of an article's text after the rules (its *source text*) with at most
+  :data:`MAX_TEMPLATE_WORDS` words is a candidate. Its key is a 64-bit hash of the line
+  normalized by :func:`normalize_line` (case, Unicode form, digits and surrounding
+  punctuation do not matter), so "© 2019 Example Media" and "© 2020 Example Media" are one
+  line.
+* The store keeps, per site (the URL's host without ``www.``), which articles hold which
+  candidate line (``site_lines``). A line's count is the number of distinct articles that
+  hold it: an article is keyed by its content hash, and a page seen again is recognised by
+  the hash of its source text (``article_sources``), so re-ingesting never counts twice.
+* A line is template for a site once the site has :data:`MIN_SITE_ARTICLES` articles and
+  the line is in at least :func:`required_articles` of them; it is then removed from every
+  article of that site. A longer line needs more articles, a quotation more still, and a
+  paragraph longer than :data:`MAX_TEMPLATE_WORDS` words is never template.
+* Pages arrive one by one, so when a line *becomes* template (or the site becomes old
+  enough), the site's stored articles holding it are cleaned again (:func:`backfill`), and
+  their hashes move (:meth:`newsmill.store.Store.move_article`).
+* Every removal is kept in ``removed_lines`` with its position in the source text, so the
+  source text can be rebuilt from the stored text (:func:`source_text`) and an article can
+  be explained (:func:`explain`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from newsmill.fingerprint import content_hash
+
+if TYPE_CHECKING:
+    from newsmill.models import Article
+    from newsmill.store import Store
+
+logger = logging.getLogger(__name__)
+
+# -- thresholds (measured with bench/templates.py; see the README's "Site templates") -------
+# The benchmark puts invented per-site templates on the 181 pages of the extraction dataset
+# (sites of 10-30 pages) and adds follow-up content that must stay: a 15-60-word story
+# paragraph repeated in 4 stories of a site, and a 6-12-word sentence repeated in 2. Sweeps
+# on seeds 1 and 2 (residue = template tokens left, "kept" = follow-up tokens kept, which is
+# 95.4% / 91.1% with the rules alone, the rest being lost by extraction):
+
+# A site needs this many distinct articles before anything is removed as template: the first
+# pages of a new site are cleaned by the rules alone, and cleaned again (backfill) once the
+# site reaches this size. Swept 3/5/8: no effect on residue or F1 (backfill cleans the early
+# pages anyway); 5 keeps a brand-new site whose first pages are follow-ups of one story
+# (sharing quotes and background) from teaching itself its own content.
+MIN_SITE_ARTICLES = 5
+
+# A line of at most SHORT_LINE_WORDS words is template once it is in MIN_ARTICLES distinct
+# articles. 12 words: of the lines trafilatura leaves on the dataset's pages that are not
+# ground truth, 63% have at most 12 words, against 32% of content lines (median 10 vs 25).
+# MIN_ARTICLES swept 2-4: at 2 residue is 0.9% but a sentence repeated in two follow-ups is
+# removed (kept drops 95.4% -> 85.2%); at 4 residue rises to 2.7% (a site's related-headline
+# lists show each headline on only a third of its pages); 3 gives 1.3-1.5% and keeps them.
+SHORT_LINE_WORDS = 12
+MIN_ARTICLES = 3
+
+# A longer line needs LONG_MIN_ARTICLES articles, plus one more per WORDS_PER_EXTRA_ARTICLE
+# words beyond the first 4 over SHORT_LINE_WORDS: 13-16 words need 5, a 20-word newsletter
+# prompt 6, a 40-word disclaimer 11, an 80-word paragraph 21. Swept LONG_MIN_ARTICLES 3-6 x
+# WORDS_PER_EXTRA_ARTICLE 2/4/8: residue is the same everywhere (template blocks repeat on
+# nearly every page, so extra evidence costs them little, only time on a new site), while a
+# background paragraph repeated in 4 follow-ups is removed below 5 (kept 78-91%) and kept
+# from 5 on (95.4%, as with the rules alone). 4 words per article is the conservative half
+# of the flat range.
+LONG_MIN_ARTICLES = 5
+WORDS_PER_EXTRA_ARTICLE = 4
+
+# A line holding a quotation ("...", “...”, «...») needs at least this many articles: quotes
+# are what follow-up stories repeat verbatim, and boilerplate seldom quotes anyone.
+QUOTED_MIN_ARTICLES = 6
+
+# Paragraphs longer than this are never template, and not counted. Of the non-content lines
+# trafilatura leaves on the dataset's pages, 95% have at most 57 words and the longest
+# single blocks 67-69 (longer ones are whole page regions run together, which line-level
+# learning can't split anyway); 94% of content lines are within 80, so this bounds the
+# evidence a long paragraph needs (21 articles) more than it saves space.
+MAX_TEMPLATE_WORDS = 80
+
+TEMPLATE_RULE_PREFIX = "template:"
+
+_WORD = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d+")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_QUOTATION = re.compile(r"[\"“„«»][^\"“”„«»]{12,}[\"”“«»]")
+
+
+# -- pure functions ------------------------------------------------------------------------
+
+
+def site_key(url: str | None, site: str | None = None) -> str | None:
+    """The site an article belongs to for template learning: its URL's host without
+    ``www.``, else the site name the page gave, else None (no learning)."""
+    if url and "://" in url:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        if host.startswith("www."):
+            host = host[4:]
+        if host:
+            return host
+    if site and site.strip():
+        return site.strip().casefold()
+    return None
+
+
+def normalize_line(line: str) -> str:
+    """The form in which lines are compared: NFKC, no invisible characters, casefolded,
+    whitespace collapsed, no punctuation at either end, and in a short line (at most
+    :data:`SHORT_LINE_WORDS` words) every number as ``0``.
+
+    Numbers are masked in short lines only: that is where templates carry them ("© 2019",
+    "12 comments", "Updated 3 hours ago"). A sentence that differs from another only in its
+    numbers ("Union members voted 41 to 12 ...") is formulaic *content* (results, prices,
+    weather), and masking would merge such sentences into one "recurring" line. Years are
+    masked in every line: long copyright and legal notes carry them ("Copyright 2019 ...
+    may not be published, broadcast, rewritten or redistributed").
+    """
+    text = unicodedata.normalize("NFKC", line).translate(_INVISIBLE).casefold()
+    text = _EDGES.sub("", " ".join(text.split()))
+    if len(_WORD.findall(text)) <= SHORT_LINE_WORDS:
+        return _DIGITS.sub("0", text)
+    return _YEAR.sub("0", text)
+
+
+@dataclass(frozen=True, slots=True)
+class LineKey:
+    """A candidate line: its id (64-bit hash of the normalized line), words, quotation."""
+
+    line_id: int
+    words: int
+    quoted: bool
+
+
+def line_key(line: str) -> LineKey | None:
+    """The key of a candidate line, or None when the line can't be template (no words, or
+    longer than :data:`MAX_TEMPLATE_WORDS`)."""
+    norm = normalize_line(line)
+    words = len(_WORD.findall(norm))
+    if words == 0 or words > MAX_TEMPLATE_WORDS:
+        return None
+    digest = hashlib.blake2b(norm.encode("utf-8"), digest_size=8).digest()
+    return LineKey(int.from_bytes(digest, "big", signed=True), words, bool(_QUOTATION.search(line)))
+
+
+def required_articles(words: int, quoted: bool = False) -> int | None:
+    """How many distinct articles of a site must hold a line before it is template."""
+    if words > MAX_TEMPLATE_WORDS:
+        return None
+    if words <= SHORT_LINE_WORDS:
+        need = MIN_ARTICLES
+    else:
+        extra = math.ceil((words - SHORT_LINE_WORDS) / WORDS_PER_EXTRA_ARTICLE)
+        need = LONG_MIN_ARTICLES + extra - 1
+    return max(need, QUOTED_MIN_ARTICLES) if quoted else need
+
+
+def is_template(count: int, site_articles: int, words: int, quoted: bool = False) -> bool:
+    """Whether a line held by ``count`` of a site's ``site_articles`` articles is template."""
+    need = required_articles(words, quoted)
+    return need is not None and site_articles >= MIN_SITE_ARTICLES and count >= need
+
+
+# -- over the store ------------------------------------------------------------------------
+
+
+@dataclass
+class TemplateClean:
+    """What :func:`clean_article` did: the article without its site's template lines."""
+
+    article: Article  # text and hash after template removal
+    site: str | None
+    source: str  # the text before template removal (after the rules)
+    lines: list[LineKey] = field(default_factory=list)  # distinct candidate lines
+    removed: list[tuple[int, str, int]] = field(default_factory=list)  # (position, line, id)
+    known: str | None = None  # the stored article this source text already became
+    crossed: list[int] = field(default_factory=list)  # line ids that became template now
+    site_crossed: bool = False  # the site became old enough with this article
+
+
+def clean_article(store: Store, article: Article, *, current: str | None = None) -> TemplateClean:
+    """Remove ``article``'s site template lines, counting the article itself once.
+
+    ``article.text`` is the source text (after the rules). ``current`` is the article's
+    stored hash when it is already in the store (re-cleaning); a new page whose source text
+    was seen before is recognised through ``article_sources``.
+    """
+    source = article.text
+    site = site_key(article.url, article.site)
+    if current is not None:
+        site = store.article_site(current) or site
+    if site is None:
+        return TemplateClean(article, None, source)
+    known = current or store.article_for_source(content_hash(source))
+    lines = source.split("\n")
+    keys = [line_key(line) for line in lines]
+    distinct = {k.line_id: k for k in keys if k is not None}
+    counted = store.line_counts(site, list(distinct), exclude=known)
+    before = store.site_article_count(site)
+    in_site = known is not None and store.article_site(known) == site
+    site_n = before if in_site else before + 1
+    removed: list[tuple[int, str, int]] = []
+    kept: list[str] = []
+    crossed: list[int] = []
+    for position, (line, key) in enumerate(zip(lines, keys, strict=True)):
+        if key is not None and is_template(
+            counted.get(key.line_id, 0) + 1, site_n, key.words, key.quoted
+        ):
+            removed.append((position, line, key.line_id))
+        else:
+            kept.append(line)
+    for key in distinct.values():
+        n = counted.get(key.line_id, 0)
+        now = is_template(n + 1, site_n, key.words, key.quoted)
+        if not in_site and now and not is_template(n, site_n, key.words, key.quoted):
+            crossed.append(key.line_id)
+    text = "\n".join(kept)  # not stripped: positions must rebuild the source exactly
+    if removed and text.strip():
+        cleaned = replace(article, text=text, hash=content_hash(text))
+    else:  # a page made only of template lines keeps them rather than vanish
+        cleaned, removed = article, []
+    site_crossed = not in_site and before < MIN_SITE_ARTICLES <= site_n
+    return TemplateClean(
+        cleaned, site, source, list(distinct.values()), removed, known, crossed, site_crossed
+    )
+
+
+def remember(store: Store, result: TemplateClean, *, is_new: bool) -> None:
+    """Record the article's candidate lines and its explanation (call in the transaction
+    that stored the article)."""
+    article = result.article
+    if result.site is not None:
+        store.remember_lines(
+            article.hash,
+            result.site,
+            [(k.line_id, k.words, k.quoted) for k in result.lines],
+            replace=is_new,
+        )
+        store.add_source(content_hash(result.source), article.hash)
+    if is_new or not store.removed_lines(article.hash):
+        store.set_removed_lines(article.hash, _explanation(article, result))
+
+
+def _explanation(
+    article: Article, result: TemplateClean
+) -> list[tuple[int | None, str, str, int | None]]:
+    rows: list[tuple[int | None, str, str, int | None]] = [
+        (None, line.text, line.rule, None) for line in article.removed
+    ]
+    rule = f"{TEMPLATE_RULE_PREFIX}{result.site}"
+    rows += [(position, line, rule, line_id) for position, line, line_id in result.removed]
+    return rows
+
+
+def source_text(store: Store, article_hash: str, text: str) -> str:
+    """Rebuild an article's source text: its stored text with the template lines put back."""
+    lines = text.split("\n") if text else []
+    rows = [
+        row
+        for row in store.removed_lines(article_hash)
+        if row["position"] is not None and row["rule"].startswith(TEMPLATE_RULE_PREFIX)
+    ]
+    for row in sorted(rows, key=lambda r: r["position"]):
+        lines.insert(min(row["position"], len(lines)), row["line"])
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """An article whose text changed: old hash, new hash, whether it merged into another."""
+
+    old: str
+    new: str
+    merged: bool
+
+
+def apply(
+    store: Store,
+    article_hash: str,
+    source: Article,
+    *,
+    run_id: int | None,
+    reason: str,
+) -> Move | None:
+    """Clean the stored article ``article_hash`` from ``source`` (its source text and
+    metadata), update its lines and explanation, and move it if its text changed. Call
+    inside a transaction."""
+    result = clean_article(store, source, current=article_hash)
+    row = store.db["articles"].get(article_hash)
+    site = result.site
+    if site is not None:
+        store.remember_lines(
+            article_hash, site, [(k.line_id, k.words, k.quoted) for k in result.lines], replace=True
+        )
+        store.add_source(content_hash(result.source), article_hash)
+    store.set_removed_lines(article_hash, _explanation(source, result))
+    new_text = result.article.text
+    if new_text == row["text"]:
+        return None
+    new_hash, merged = store.move_article(article_hash, new_text, run_id=run_id, reason=reason)
+    return Move(article_hash, new_hash, merged)
+
+
+def reclean(store: Store, article_hash: str, *, run_id: int | None, reason: str) -> Move | None:
+    """Clean a stored article again with the site's current template knowledge (no
+    re-extraction: its source text is rebuilt from the store)."""
+    from newsmill.models import Article, RemovedLine
+
+    row = store.db["articles"].get(article_hash)
+    rule_removed = tuple(
+        RemovedLine(r["line"], r["rule"])
+        for r in store.removed_lines(article_hash)
+        if not r["rule"].startswith(TEMPLATE_RULE_PREFIX)
+    )
+    source = Article(
+        text=source_text(store, article_hash, row["text"]),
+        hash=article_hash,
+        url=row["url"],
+        site=row["site"],
+        removed=rule_removed,
+    )
+    return apply(store, article_hash, source, run_id=run_id, reason=reason)
+
+
+def backfill(store: Store, result: TemplateClean, *, run_id: int | None) -> list[Move]:
+    """After storing an article that made lines template (or made its site old enough),
+    clean the site's other stored articles again, one transaction each."""
+    if result.site is None or not (result.crossed or result.site_crossed):
+        return []
+    if result.site_crossed:
+        hashes = store.site_hashes(result.site)
+    else:
+        hashes = store.articles_holding(result.site, result.crossed)
+    moves: list[Move] = []
+    for article_hash in hashes:
+        if article_hash == result.article.hash:
+            continue
+        with store.transaction():
+            if not store.has_article(article_hash):
+                continue  # merged away by an earlier move of this backfill
+            move = reclean(store, article_hash, run_id=run_id, reason="template-learned")
+        if move is not None:
+            moves.append(move)
+            logger.info("template: %s -> %s (%s)", move.old[:12], move.new[:12], result.site)
+    return moves
+
+
+def settle_site(store: Store, site: str, *, run_id: int | None, reason: str) -> list[Move]:
+    """Clean every article of ``site`` again until nothing changes (merges can lower a
+    line's count, so one pass is not always enough). Returns the moves."""
+    moves: list[Move] = []
+    for _ in range(5):
+        changed = False
+        for article_hash in store.site_hashes(site):
+            with store.transaction():
+                if not store.has_article(article_hash):
+                    continue
+                move = reclean(store, article_hash, run_id=run_id, reason=reason)
+            if move is not None:
+                moves.append(move)
+                changed = True
+        if not changed:
+            break
+    return moves
+
+
+def site_templates(store: Store, site: str) -> list[dict[str, Any]]:
+    """The lines ``site`` has learned as template, most frequent first."""
+    site_n = store.site_article_count(site)
+    rows = store.db.query(
+        "select line_id, count(*) as articles, max(words) as words, max(quoted) as quoted "
+        "from site_lines where site = ? group by line_id having count(*) >= ? "
+        "order by articles desc",
+        [site, MIN_ARTICLES],
+    )
+    learned = []
+    for row in rows:
+        if not is_template(row["articles"], site_n, row["words"], bool(row["quoted"])):
+            continue
+        sample = store.db.execute(
+            "select line from removed_lines where line_id = ? limit 1", [row["line_id"]]
+        ).fetchone()
+        learned.append(
+            {
+                "line": sample[0] if sample else None,
+                "articles": row["articles"],
+                "required": required_articles(row["words"], bool(row["quoted"])),
+            }
+        )
+    return learned
+
+
+def explain(store: Store, key: str) -> dict[str, Any] | None:
+    """Why an article's text is what it is: the lines removed and by which rule or learned
+    template, and where the article went if its hash moved. None when ``key`` names nothing.
+    """
+    article = store.find_article_by_key(key)
+    moved: list[dict[str, Any]] = []
+    if article is None:
+        old = key.strip().lower()
+        moved = store.moved_to(old) if old else []
+        if not moved and len(old) >= 6:
+            row = store.db.execute(
+                "select old_hash from article_moves where old_hash >= ? and old_hash < ? limit 1",
+                [old, old + "g"],
+            ).fetchone()
+            if row:
+                old = row[0]
+                moved = store.moved_to(old)
+        if not moved:
+            return None
+        article = store.find_article(moved[-1]["new_hash"])
+        if article is None:
+            return None
+        moved_from = old
+    else:
+        moved_from = None
+    article_hash = article["hash"]
+    removed = store.removed_lines(article_hash)
+    site = store.article_site(article_hash)
+    return {
+        "hash": article_hash,
+        "url": article["url"],
+        "title": article["title"],
+        "site": site,
+        "site_articles": store.site_article_count(site) if site else 0,
+        "moved_from": moved_from,
+        "moves": moved,
+        "came_from": [
+            dict(r)
+            for r in store.db.query(
+                "select old_hash, run_id, at, reason, merged from article_moves "
+                "where new_hash = ? order by id",
+                [article_hash],
+            )
+        ],
+        "removed": [
+            {"position": r["position"], "line": r["line"], "rule": r["rule"]} for r in removed
+        ],
+    }
