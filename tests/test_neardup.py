@@ -361,7 +361,8 @@ def test_compare_is_symmetric(a, b):
 def test_a_moved_article_keeps_its_cluster_under_its_new_hash(store):
     """When cleaning changes an article's text (so its hash), its cluster follows it."""
     original, _ = add(store, store.neardup, WIRE)
-    variant, _ = add(store, store.neardup, VARIANTS["new headline and boilerplate"], RUN2, site="gazette.example")
+    republished = VARIANTS["new headline and boilerplate"]
+    variant, _ = add(store, store.neardup, republished, RUN2, site="gazette.example")
     assert store.neardup.cluster_of(variant) == original
     # the original loses a line: it gets a new hash, stays the earliest and names the cluster
     with store.transaction():
