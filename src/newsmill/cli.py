@@ -422,6 +422,13 @@ DURATION = _Quantity("duration", _TIME_UNITS)
     type=click.IntRange(0),
     help="Extraction processes (default: one per CPU; 0: extract in the crawler).",
 )
+@click.option(
+    "--http-handler",
+    type=click.Choice(["aiohttp", "twisted"]),
+    default="aiohttp",
+    show_default=True,
+    help="Scrapy download handler (see docs/crawl.md for why aiohttp is the default).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 @click.option(
     "--log-file",
@@ -442,6 +449,7 @@ def crawl(
     max_size: float,
     contact: str | None,
     workers: int | None,
+    http_handler: str,
     as_json: bool,
     log_file: Path | None,
     db_path: Path,
@@ -478,7 +486,12 @@ def crawl(
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             force=True,
         )
-    if logging.getLogger().level > logging.INFO:
+    root = logging.getLogger()
+    for handler in root.handlers:
+        # Scrapy pins its own loggers at DEBUG; records propagate to our handler whatever
+        # the root level, so the handler filters them.
+        handler.setLevel(root.level)
+    if root.level > logging.INFO:
         # Scrapy warns about every oversized response; they are in the ledger already.
         logging.getLogger("scrapy.core.downloader.handlers.http11").setLevel(logging.ERROR)
         logging.getLogger("scrapy.downloadermiddlewares.httpcompression").setLevel(logging.ERROR)
@@ -498,6 +511,7 @@ def crawl(
         max_size=int(max_size),
         contact=contact or DEFAULT_CONTACT,
         workers=workers,
+        http_handler=http_handler,
     )
     try:
         summary = run_crawl(config)
