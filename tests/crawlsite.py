@@ -86,6 +86,7 @@ class Hit:
     at: float
     conditional: bool
     status: int = 0
+    agent: str = ""
 
 
 @dataclass
@@ -130,6 +131,7 @@ class Site:
                         self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since")
                     ),
                 )
+                hit.agent = self.headers.get("User-Agent", "")
                 site.log.append(hit)
                 make = site.routes.get(route)
                 if make is None:

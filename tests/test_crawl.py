@@ -76,6 +76,7 @@ def crawled(sites, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("crawl")
     db = tmp / "news.db"
     args = ["crawl", "--sources", str(sources_file(tmp, a)), b.url("/feed.xml"), *FAST, "--json"]
+    args += ["--contact", "mailto:desk@example.org"]
     marks = [len(a.log)]
     first = newsmill(*args, db=db)
     marks.append(len(a.log))
@@ -176,6 +177,8 @@ def test_failures_and_refusals_are_in_the_ledger(crawled):
     ):
         assert ev[url] == ("skipped", "unsafe-address"), url
     assert intranet.log == []  # the other loopback host never saw a request
+    (agent,) = {h.agent for h in crawled["a_hits"][0]}
+    assert agent.startswith("newsmill/") and agent.endswith("(+mailto:desk@example.org)")
     assert ev[a.url(NEWS + "wire-storm-pass")][0] in ("new", "duplicate")
     assert ev[b.url("/local/2024/05/fishing-quota-talks")] == ("new", None)
 
@@ -323,3 +326,59 @@ def test_log_file(sites, tmp_path):
     assert result.returncode == 0
     assert "scrapy" not in result.stderr
     assert "new http://127.0.0.3" in log.read_text()
+
+
+def test_addon_in_someone_elses_scrapy_project(sites, tmp_path):
+    """One line in a project's settings (ADDONS) and its items are stored the newsmill way."""
+    a, _, intranet = sites
+    db = tmp_path / "project.db"
+    hits_before = len(a.log)
+    env = {k: v for k, v in os.environ.items() if k != "NEWSMILL_DB"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO / "tests" / "scrapy_project")])
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy.cmdline",
+            "crawl",
+            "pages",
+            "-a",
+            f"urls={a.url('/news/')}",
+            "-s",
+            f"NEWSMILL_DB={db}",
+            "-s",
+            "NEWSMILL_WORKERS=1",
+            # the project's (here: command line) settings beat the add-on's defaults
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "AUTOTHROTTLE_ENABLED=False",
+            "-s",
+            "LOG_LEVEL=INFO",
+        ],
+        cwd=REPO / "tests" / "scrapy_project",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    titles = {t for (t,) in query(db, "select title from articles")}
+    assert {
+        "Ferry crews strike over harbour rota",
+        "Council passes budget after long night",
+    } <= titles
+    (command, status, new, duplicate) = query(
+        db, "select command, status, new, duplicate from runs"
+    )[0]
+    assert (command, status) == ("scrapy", "ok")
+    assert new >= 2 and duplicate == 1  # the AMP copy of the harbour story
+    # the add-on's defaults that were not overridden hold: robots.txt is obeyed, the
+    # User-Agent names newsmill, private addresses are refused
+    paths = [h.path for h in a.log[hits_before:]]
+    assert "/private/2024/05/private-story" not in paths
+    assert "newsmill/refused/unsafe-address" in result.stderr
+    assert intranet.log == []
+    assert "NewsmillPipeline" in result.stderr
+    assert all(h.agent.startswith("newsmill/") for h in a.log[hits_before:])
