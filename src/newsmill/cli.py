@@ -491,10 +491,6 @@ def crawl(
         # Scrapy pins its own loggers at DEBUG; records propagate to our handler whatever
         # the root level, so the handler filters them.
         handler.setLevel(root.level)
-    if root.level > logging.INFO:
-        # Scrapy warns about every oversized response; they are in the ledger already.
-        logging.getLogger("scrapy.core.downloader.handlers.http11").setLevel(logging.ERROR)
-        logging.getLogger("scrapy.downloadermiddlewares.httpcompression").setLevel(logging.ERROR)
     sources = list(sources_from_urls(urls)) if urls else []
     if sources_file is not None:
         sources += load_sources(sources_file)

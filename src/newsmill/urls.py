@@ -87,9 +87,29 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = _strip_tracking(parts.query)
     path = parts.path or "/"
-    if "/." in path:  # dot segments: /a/b/../c is /a/c
-        path = urlsplit(urljoin("http://x/", path)).path
+    if "/." in path:
+        path = remove_dot_segments(path)
     return urlunsplit(SplitResult(scheme, netloc, path, query, ""))
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4: ``/a/b/../c/./d`` is ``/a/c/d``."""
+    segments = path.split("/")
+    out: list[str] = []
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+        elif segment == ".":
+            if last:
+                out.append("")
+        else:
+            out.append(segment)
+    result = "/".join(out)
+    return result if result.startswith("/") else "/" + result
 
 
 def _idna(host: str) -> str | None:

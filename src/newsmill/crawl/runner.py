@@ -133,6 +133,23 @@ def scrapy_settings(config: CrawlConfig) -> dict[str, Any]:
     return settings
 
 
+# Loggers that warn about every oversized response; those are in the runs ledger already.
+_PER_PAGE_WARNINGS = (
+    "scrapy.core.downloader.handlers.http11",
+    "scrapy.core.downloader.handlers._base_streaming",
+    "scrapy.downloadermiddlewares.httpcompression",
+)
+
+
+def _quiet_scrapy_loggers() -> None:
+    """Scrapy's logging setup pins its loggers at DEBUG; follow the caller's level."""
+    level = logging.getLogger().getEffectiveLevel()
+    logging.getLogger("scrapy").setLevel(level)
+    if level > logging.INFO:
+        for name in _PER_PAGE_WARNINGS:
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def run_crawl(config: CrawlConfig) -> CrawlSummary:
     """Crawl ``config.sources`` into the database, holding its run lock.
 
@@ -145,8 +162,7 @@ def run_crawl(config: CrawlConfig) -> CrawlSummary:
         spider: NewsSpider | None = None
         try:
             process = AsyncCrawlerProcess(scrapy_settings(config))
-            # Scrapy's logging setup pins its loggers at DEBUG; follow the caller's level.
-            logging.getLogger("scrapy").setLevel(logging.getLogger().getEffectiveLevel())
+            _quiet_scrapy_loggers()
             crawler = process.create_crawler(NewsSpider)
             process.crawl(
                 crawler,

@@ -197,6 +197,8 @@ class NewsSpider(scrapy.Spider):
         )
 
     def _unchanged(self, link: Link, source: Source) -> bool:
+        """A sitemap entry older than the source's last complete run (feeds don't count:
+        their dates are publication dates, and a feed is small)."""
         since = self._last_success.get(source.name)
         if self.run.refresh or since is None or link.lastmod is None:
             return False
@@ -307,7 +309,9 @@ class NewsSpider(scrapy.Spider):
         try:
             if kind == "feed":
                 for link in parse_feed(body, url):
-                    yield from _one(self._article_request(link, source, depth=99, from_hub=url))
+                    yield from _one(
+                        self._article_request(Link(link.url), source, depth=99, from_hub=url)
+                    )
             elif kind in ("sitemap", "sitemapindex"):
                 is_index, links = parse_sitemap(body, url)
                 for link in links:
@@ -392,10 +396,17 @@ class NewsSpider(scrapy.Spider):
         if meta.get("newsmill_probe") and meta.get("newsmill_role") != "article":
             logger.debug("probe %s: %s", request.url, reason)
             return
-        if request.url != meta["newsmill_url"] and not detail:
+        redirected = request.url != meta["newsmill_url"]
+        if redirected and not detail:
             detail = f"redirected to {request.url}"
         if meta.get("newsmill_role") == "article":
-            self.run.failure(meta["newsmill_url"], outcome=outcome, reason=reason, detail=detail)
+            self.run.failure(
+                meta["newsmill_url"],
+                outcome=outcome,
+                reason=reason,
+                detail=detail,
+                remember=redirected,
+            )
         else:
             self._hub_problem(request, outcome, reason, detail)
 

@@ -30,6 +30,7 @@ RECHECK_AFTER = {
     "http-410": dt.timedelta(days=30),
     "not-html": dt.timedelta(days=30),
     "too-large": dt.timedelta(days=30),
+    "unsafe-address": dt.timedelta(days=30),  # a redirect to a refused address
 }
 TRANSIENT_FIRST = dt.timedelta(hours=1)
 TRANSIENT_MAX = dt.timedelta(days=1)
@@ -98,8 +99,14 @@ class CrawlRun:
                 else:
                     self._remember(url, outcome.outcome, outcome.reason or outcome.outcome)
 
-    def failure(self, url: str, *, outcome: str, reason: str, detail: str = "") -> None:
-        """An article URL that was not fetched, or fetched without a page to process."""
+    def failure(
+        self, url: str, *, outcome: str, reason: str, detail: str = "", remember: bool = False
+    ) -> None:
+        """An article URL that was not fetched, or fetched without a page to process.
+
+        Refusals decided without a request are not remembered (they cost nothing to decide
+        again) unless ``remember``: a redirect to a refused address took a request.
+        """
         self.counts.add(outcome, reason)
         if reason == "robots":
             self.count("robots_denied")
@@ -112,7 +119,7 @@ class CrawlRun:
                 reason=reason,
                 detail=detail or None,
             )
-            if reason not in NOT_REMEMBERED:
+            if remember or reason not in NOT_REMEMBERED:
                 self._remember(url, outcome, reason)
 
     def hub_problem(
