@@ -1,7 +1,7 @@
 """The ``newsmill`` command line: a thin click layer over the library.
 
 Exit codes: 0 the run did its job (some inputs may have been skipped: see ``-v`` and the
-runs ledger), 1 failure, 2 usage error.
+runs ledger), 1 failure, 2 usage error, 75 (``crawl``) another crawl holds the database.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import click
 
-from newsmill.errors import NewsmillError, QueryError
+from newsmill.errors import NewsmillError, QueryError, StoreLocked
 from newsmill.explain import describe_link
 from newsmill.explain import explain as explain_key
 from newsmill.ingest import ingest as ingest_paths
@@ -537,3 +537,217 @@ def rules_test() -> None:
     if failures:
         raise click.ClickException(f"{len(failures)} rule examples failed")
     click.echo("rules: all examples pass", err=True)
+
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+}
+_TIME_UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+class _Quantity(click.ParamType):
+    """A number with an optional unit suffix (``10MB``, ``30m``)."""
+
+    def __init__(self, name: str, units: dict[str, int]) -> None:
+        self.name = name
+        self.units = units
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip().lower()
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyz ")
+        unit = text[len(number) :].strip()
+        try:
+            result = float(number) * self.units[unit]
+        except (ValueError, KeyError):
+            self.fail(f"{value!r} is not a {self.name} (e.g. 10 {', '.join(self.units)[4:20]})")
+        if result < 0:
+            self.fail(f"{value!r} is negative")
+        return result
+
+
+SIZE = _Quantity("size", _SIZE_UNITS)
+DURATION = _Quantity("duration", _TIME_UNITS)
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML file listing sites, their feeds and sitemaps, and per-site settings.",
+)
+@click.option(
+    "--depth",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Link hops followed from a site or section page.",
+)
+@click.option("--max-pages", type=click.IntRange(1), help="Fetch at most this many article pages.")
+@click.option(
+    "--max-runtime",
+    type=DURATION,
+    metavar="DURATION",
+    help="Stop after this long (e.g. 600, 20m, 1h); in-flight pages finish.",
+)
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Refetch article pages already stored, and ignore ETag/Last-Modified.",
+)
+@click.option(
+    "--delay",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds between requests to one site (AutoThrottle adapts from there; 0 turns both off).",
+)
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds before a request is abandoned.",
+)
+@click.option(
+    "--retries",
+    default=2,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Retries of a request that failed with a timeout or 5xx/429.",
+)
+@click.option(
+    "--max-size",
+    default="10MB",
+    show_default=True,
+    type=SIZE,
+    metavar="SIZE",
+    help="Largest response accepted, after decompression.",
+)
+@click.option(
+    "--contact",
+    envvar="NEWSMILL_CONTACT",
+    show_envvar=True,
+    help="URL or e-mail for site owners, sent in the User-Agent.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0),
+    help="Extraction processes (default: one per CPU; 0: extract in the crawler).",
+)
+@click.option(
+    "--http-handler",
+    type=click.Choice(["aiohttp", "twisted"]),
+    default="aiohttp",
+    show_default=True,
+    help="Scrapy download handler (see docs/crawl.md for why aiohttp is the default).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write logs to this file instead of stderr.",
+)
+@common_options
+def crawl(
+    urls: tuple[str, ...],
+    sources_file: Path | None,
+    depth: int,
+    max_pages: int | None,
+    max_runtime: float | None,
+    refresh: bool,
+    delay: float,
+    timeout: float,
+    retries: int,
+    max_size: float,
+    contact: str | None,
+    workers: int | None,
+    http_handler: str,
+    as_json: bool,
+    log_file: Path | None,
+    db_path: Path,
+) -> None:
+    """Crawl news sites: feeds, sitemaps and article links, politely and incrementally.
+
+    Each URL may be an RSS/Atom/JSON feed, a sitemap (plain, gzipped, index, Google News),
+    a robots.txt, or a site or section page; newsmill tells which from the response. From a
+    page it finds feeds, robots.txt sitemaps and article links on the same site.
+
+    Pages whose article is stored are not fetched again; feeds and sitemaps are fetched
+    with ETag/If-Modified-Since. A second crawl running on the same database exits at once
+    with code 75.
+
+    Examples:
+
+        newsmill crawl https://example.com/news/
+
+        newsmill crawl --sources sites.toml --max-runtime 25m --log-file crawl.log
+    """
+    from newsmill.crawl.addon import DEFAULT_CONTACT
+    from newsmill.crawl.runner import CrawlConfig, run_crawl
+    from newsmill.lock import EXIT_LOCKED
+    from newsmill.sources import load_sources, sources_from_urls
+
+    if not urls and not sources_file:
+        raise click.UsageError("give URLs to crawl, or --sources FILE")
+    if log_file is not None:
+        root = logging.getLogger()
+        level = root.level
+        logging.basicConfig(
+            filename=log_file,
+            level=level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            force=True,
+        )
+    root = logging.getLogger()
+    for handler in root.handlers:
+        # Scrapy pins its own loggers at DEBUG; records propagate to our handler whatever
+        # the root level, so the handler filters them.
+        handler.setLevel(root.level)
+    sources = list(sources_from_urls(urls)) if urls else []
+    if sources_file is not None:
+        sources += load_sources(sources_file)
+    config = CrawlConfig(
+        db_path=db_path,
+        sources=tuple(sources),
+        depth=depth,
+        max_pages=max_pages,
+        max_runtime=max_runtime,
+        refresh=refresh,
+        delay=delay,
+        timeout=timeout,
+        retries=retries,
+        max_size=int(max_size),
+        contact=contact or DEFAULT_CONTACT,
+        workers=workers,
+        http_handler=http_handler,
+    )
+    try:
+        summary = run_crawl(config)
+    except StoreLocked as exc:
+        click.echo(f"newsmill crawl: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    data = summary.as_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    _say(
+        f"crawl: {data['fetched']} fetched, {data['new']} new, {data['duplicate']} duplicate, "
+        f"{data['empty']} empty, {data['failed']} failed, {data['skipped']} skipped, "
+        f"{data['not_modified']} not modified, {data['robots_denied']} robots denied, "
+        f"{data['known']} known (run {summary.run_id}, {summary.status}, "
+        f"{summary.seconds:.1f}s)"
+    )
+    if summary.status in ("failed", "interrupted"):
+        sys.exit(1)

@@ -12,6 +12,9 @@ Tables:
 ``events``    one row per input of a run: what happened to it and why
 ``articles_fts``  FTS5 index on title and text, kept in step by triggers
 ``neardup_*``     near-duplicate bands, links and parameters (:mod:`newsmill.neardup`)
+``crawl_resources``  feeds, sitemaps, robots.txt, section pages: validators and last body
+``crawl_urls``    article URLs that gave no article, and when to try them again
+``crawl_sources`` per crawl source: its last run and last complete run
 """
 
 from __future__ import annotations
@@ -211,6 +214,45 @@ def m003_templates(db: sqlite_utils.Database) -> None:
     )
     db["article_moves"].create_index(["old_hash"])
     db["article_moves"].create_index(["new_hash"])
+
+
+@migrations()
+def m004_crawl(db: sqlite_utils.Database) -> None:
+    """Crawl state: conditional-request validators, per-URL fetch history, per-source runs."""
+    # Feeds, sitemaps, robots.txt and section pages: the validators for the next
+    # conditional request, and the last body (zlib) so a 304 can be re-read for free.
+    db["crawl_resources"].create(
+        {
+            "url": str,
+            "kind": str,
+            "etag": str,
+            "last_modified": str,
+            "body": bytes,
+            "fetched_at": str,
+            "checked_at": str,
+        },
+        pk="url",
+    )
+    # Article URLs that were fetched and gave no article (an HTTP error, a timeout, not
+    # HTML, too large, no text): when to try again. Stored articles are in ``urls``.
+    db["crawl_urls"].create(
+        {
+            "url": str,
+            "outcome": str,
+            "reason": str,
+            "failures": int,
+            "last_tried": str,
+            "retry_after": str,
+            "last_run": int,
+        },
+        pk="url",
+    )
+    db["crawl_sources"].create(
+        {"name": str, "last_run": int, "last_started": str, "last_success": str},
+        pk="name",
+    )
+    for column in ("fetched", "not_modified", "robots_denied", "known"):
+        db["runs"].add_column(column, int)
 
 
 def utcnow() -> str:
@@ -470,6 +512,96 @@ class Store:
                 "article_hash": article_hash,
             }
         )
+
+    # -- crawl state ---------------------------------------------------------------------
+
+    def article_for_url(self, url: str) -> str | None:
+        """The hash of the stored article ``url`` led to, or None."""
+        row = self.db.execute("select article_hash from urls where url = ?", [url]).fetchone()
+        return row[0] if row else None
+
+    def crawl_url(self, url: str) -> dict[str, Any] | None:
+        """The fetch history of an article URL that gave no article (see ``crawl_urls``)."""
+        rows = list(self.db.query("select * from crawl_urls where url = ?", [url]))
+        return rows[0] if rows else None
+
+    def set_crawl_url(
+        self, url: str, *, outcome: str, reason: str | None, retry_after: str, run_id: int
+    ) -> None:
+        self.db.execute(
+            """
+            insert into crawl_urls (url, outcome, reason, failures, last_tried, retry_after,
+                                    last_run)
+            values (?, ?, ?, 1, ?, ?, ?)
+            on conflict(url) do update set outcome = excluded.outcome,
+                reason = excluded.reason, failures = failures + 1,
+                last_tried = excluded.last_tried, retry_after = excluded.retry_after,
+                last_run = excluded.last_run
+            """,
+            [url, outcome, reason, utcnow(), retry_after, run_id],
+        )
+
+    def clear_crawl_url(self, url: str) -> None:
+        self.db.execute("delete from crawl_urls where url = ?", [url])
+
+    def resource(self, url: str) -> dict[str, Any] | None:
+        """The stored state of a feed, sitemap, robots.txt or section page."""
+        rows = list(self.db.query("select * from crawl_resources where url = ?", [url]))
+        if not rows:
+            return None
+        row = rows[0]
+        row["body"] = zlib.decompress(row["body"]) if row["body"] else None
+        return row
+
+    def save_resource(
+        self,
+        url: str,
+        *,
+        kind: str,
+        body: bytes | None,
+        etag: str | None,
+        last_modified: str | None,
+        not_modified: bool = False,
+    ) -> None:
+        """Remember a hub resource's validators and body; on a 304 only its check time."""
+        now = utcnow()
+        with self.transaction():
+            if not_modified:
+                self.db.execute(
+                    "update crawl_resources set checked_at = ? where url = ?", [now, url]
+                )
+                return
+            self.db["crawl_resources"].upsert(
+                {
+                    "url": url,
+                    "kind": kind,
+                    "etag": etag,
+                    "last_modified": last_modified,
+                    "body": zlib.compress(body, 6) if body is not None else None,
+                    "fetched_at": now,
+                    "checked_at": now,
+                },
+                pk="url",
+            )
+
+    def source_last_success(self, name: str) -> str | None:
+        """When the last run that completed over source ``name`` started."""
+        row = self.db.execute(
+            "select last_success from crawl_sources where name = ?", [name]
+        ).fetchone()
+        return row[0] if row else None
+
+    def finish_source(self, name: str, *, run_id: int, started: str, success: bool) -> None:
+        row: dict[str, Any] = {"name": name, "last_run": run_id, "last_started": started}
+        if success:
+            row["last_success"] = started
+        with self.transaction():
+            self.db["crawl_sources"].upsert(row, pk="name")
+
+    def set_run_crawl_counts(self, run_id: int, **counts: int) -> None:
+        """Store a crawl's extra counts (``fetched``, ``not_modified``, ...) on its runs row."""
+        with self.transaction():
+            self.db["runs"].update(run_id, counts)
 
     # -- reading -------------------------------------------------------------------------
 

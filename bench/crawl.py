@@ -1,0 +1,319 @@
+"""Crawl throughput: newsmill crawl vs the trafilatura command line vs newsmill ingest.
+
+    python bench/crawl.py ../shared/bench/extraction [--pages 2000] [--out bench/out/crawl]
+
+Builds a news site of ``--pages`` article pages from a dataset in the format of
+``shared/bench/extraction/`` (``pages/<id>.html.gz``, ``truth.jsonl``), each source page
+repeated with a variation in its article text (so the copies are distinct articles), with
+robots.txt, a sitemap index, sitemaps and an RSS feed, and serves it on 127.0.0.1. Then,
+side by side, with politeness delays off for every tool (trafilatura's per-host
+``SLEEP_TIME`` too, through its config file):
+
+1. ``newsmill crawl`` from the site's home page, on a new database;
+2. ``newsmill crawl`` again (incremental: nothing changed);
+3. ``newsmill crawl --workers 0`` (extraction in the crawling process) on a new database;
+4. ``trafilatura -i urls.txt -o DIR`` on the same article URLs;
+5. ``newsmill ingest`` on the same pages, written to disk.
+
+Prints a markdown table; writes ``results.json`` next to the databases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import html
+import http.server
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PER_SITEMAP = 500
+
+
+def build_pages(dataset: Path, n: int) -> dict[str, bytes]:
+    """``{path: html}`` for ``n`` article pages made from the dataset's pages."""
+    truth = {}
+    for line in (dataset / "truth.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        truth[row["id"]] = row["text"]
+    sources = sorted((dataset / "pages").glob("*.html.gz"))
+    if not sources:
+        sys.exit(f"no pages/*.html.gz in {dataset}")
+    pages: dict[str, bytes] = {}
+    for i in range(n):
+        src = sources[i % len(sources)]
+        edition = i // len(sources)
+        page = gzip.decompress(src.read_bytes()).decode("utf-8")
+        page_id = src.name.removesuffix(".html.gz")
+        pages[f"/news/2024/{i % 12 + 1:02d}/story-{i:05d}"] = _vary(
+            page, truth.get(page_id, ""), edition, i
+        ).encode("utf-8")
+    return pages
+
+
+def _vary(page: str, text: str, edition: int, i: int) -> str:
+    """Insert a sentence into the article body so every copy is a distinct article."""
+    marker = f" Edition {edition}, item {i}: {hashlib.sha1(str(i).encode()).hexdigest()[:10]}. "
+    for line in text.splitlines():
+        probe = line.strip()[:40]
+        if len(probe) < 20:
+            continue
+        for needle in (html.escape(probe, quote=False), probe):
+            # the occurrence in the body text (right after a tag), not in a <meta> or
+            # JSON-LD copy of the text
+            at = page.find(needle)
+            while at >= 0 and page[:at].rstrip()[-1:] != ">":
+                at = page.find(needle, at + 1)
+            if at >= 0:
+                return page[:at] + marker + page[at:]
+    at = page.find("</p>")
+    return page[:at] + marker + page[at:] if at >= 0 else page + f"<p>{marker}</p>"
+
+
+class Site:
+    """The generated site, served by a threaded stdlib server on 127.0.0.1."""
+
+    def __init__(self, pages: dict[str, bytes]) -> None:
+        self.pages = pages
+        self.hubs: dict[str, tuple[str, bytes]] = {}
+        self.log: list[str] = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._build_hubs()
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _build_hubs(self) -> None:
+        urls = [self.base + p for p in self.pages]
+        chunks = [urls[i : i + PER_SITEMAP] for i in range(0, len(urls), PER_SITEMAP)]
+        index = "".join(
+            f"<sitemap><loc>{self.base}/sitemaps/{j}.xml</loc></sitemap>"
+            for j in range(len(chunks))
+        )
+        self.hubs["/sitemap_index.xml"] = (
+            "application/xml",
+            f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/'
+            f'sitemap/0.9">{index}</sitemapindex>'.encode(),
+        )
+        for j, chunk in enumerate(chunks):
+            entries = "".join(
+                f"<url><loc>{u}</loc><lastmod>2024-05-01</lastmod></url>" for u in chunk
+            )
+            self.hubs[f"/sitemaps/{j}.xml"] = (
+                "application/xml",
+                f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/'
+                f'sitemap/0.9">{entries}</urlset>'.encode(),
+            )
+        items = "".join(f"<item><link>{u}</link></item>" for u in urls[-100:])
+        self.hubs["/rss.xml"] = (
+            "application/rss+xml",
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Bench</title>{items}'
+            "</channel></rss>".encode(),
+        )
+        self.hubs["/robots.txt"] = (
+            "text/plain",
+            f"User-agent: *\nAllow: /\nSitemap: {self.base}/sitemap_index.xml\n".encode(),
+        )
+        self.hubs["/"] = (
+            "text/html",
+            b'<!doctype html><html><head><title>Bench news</title><link rel="alternate" '
+            b'type="application/rss+xml" href="/rss.xml"></head><body><p>News</p></body></html>',
+        )
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                site.log.append(path)
+                status, ctype, body, etag = 404, "text/plain", b"not found", None
+                if path in site.pages:
+                    status, ctype, body = 200, "text/html; charset=utf-8", site.pages[path]
+                elif path in site.hubs:
+                    ctype, body = site.hubs[path]
+                    status, etag = 200, '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+                    if self.headers.get("If-None-Match") == etag:
+                        status, body = 304, b""
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                if etag:
+                    self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if body:
+                    self.wfile.write(body)
+
+        return Handler
+
+    def article_hits(self, since: int = 0) -> int:
+        return sum(1 for p in self.log[since:] if p in self.pages)
+
+
+def timed(cmd: list[str], **kwargs: object) -> tuple[float, subprocess.CompletedProcess[str]]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env.pop("NEWSMILL_DB", None)
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, **kwargs)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+    return seconds, proc
+
+
+def count(db: Path, sql: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "crawl")
+    parser.add_argument("--skip", nargs="*", default=[], help="skip: workers0 trafilatura")
+    args = parser.parse_args()
+
+    out = args.out
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "pages").mkdir(parents=True)
+    pages = build_pages(args.dataset, args.pages)
+    for path, body in pages.items():
+        (out / "pages" / (path.strip("/").replace("/", "_") + ".html")).write_bytes(body)
+    site = Site(pages)
+    n = len(pages)
+    py = sys.executable
+    crawl = [py, "-m", "newsmill", "crawl", site.base + "/", "--delay", "0", "--json", "-q"]
+    rows: list[dict[str, object]] = []
+    cpus = len(os.sched_getaffinity(0))
+    print(f"site: {n} article pages from {args.dataset} at {site.base}; {cpus} CPUs", flush=True)
+
+    def crawl_row(label: str, db: Path, extra: list[str], mark: int) -> dict[str, object]:
+        seconds, proc = timed([*crawl, "--db", str(db), *extra])
+        summary = json.loads(proc.stdout)
+        row = {
+            "tool": label,
+            "seconds": seconds,
+            "article_pages_fetched": site.article_hits(mark),
+            "new_articles": summary["new"],
+            "stored": count(db, "select count(*) from articles"),
+        }
+        print(json.dumps(row), flush=True)
+        return row
+
+    mark = len(site.log)
+    first = crawl_row("newsmill crawl", out / "crawl.db", [], mark)
+    rows.append(first)
+    mark = len(site.log)
+    second = crawl_row("newsmill crawl, run 2 (unchanged site)", out / "crawl.db", [], mark)
+    rows.append(second)
+    if "workers0" not in args.skip:
+        mark = len(site.log)
+        rows.append(
+            crawl_row("newsmill crawl --workers 0", out / "crawl0.db", ["--workers", "0"], mark)
+        )
+
+    if "trafilatura" not in args.skip:
+        cfg = out / "trafilatura.cfg"
+        settings = Path(__import__("trafilatura").__file__).parent / "settings.cfg"
+        text = settings.read_text()
+        text = text.replace("SLEEP_TIME = 5.0", "SLEEP_TIME = 0")
+        text = text.replace("SSRF_PROTECTION = on", "SSRF_PROTECTION = off")  # 127.0.0.1
+        cfg.write_text(text)
+        urls = out / "urls.txt"
+        urls.write_text("".join(site.base + p + "\n" for p in pages))
+        traf_bin = Path(py).parent / "trafilatura"
+        # The CLI's default extracts no metadata; newsmill extracts title, author, date,
+        # site and language for every page, so the second row does the same work.
+        for label, extra in (("", []), (" --with-metadata", ["--with-metadata"])):
+            mark = len(site.log)
+            target = out / f"trafilatura{extra[0] if extra else ''}"
+            seconds, _ = timed(
+                [
+                    str(traf_bin),
+                    "-i",
+                    str(urls),
+                    "-o",
+                    str(target),
+                    "--config-file",
+                    str(cfg),
+                    *extra,
+                ]
+            )
+            produced = sum(1 for p in target.rglob("*") if p.is_file())
+            row = {
+                "tool": f"trafilatura CLI{label} (-i urls.txt -o DIR)",
+                "seconds": seconds,
+                "article_pages_fetched": site.article_hits(mark),
+                "new_articles": produced,
+                "stored": produced,
+            }
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+
+    seconds, proc = timed(
+        [
+            py,
+            "-m",
+            "newsmill",
+            "ingest",
+            str(out / "pages"),
+            "--db",
+            str(out / "ingest.db"),
+            "--json",
+            "-q",
+        ]
+    )
+    row = {
+        "tool": "newsmill ingest (same pages from disk)",
+        "seconds": seconds,
+        "article_pages_fetched": 0,
+        "new_articles": json.loads(proc.stdout)["new"],
+        "stored": count(out / "ingest.db", "select count(*) from articles"),
+    }
+    print(json.dumps(row), flush=True)
+    rows.append(row)
+    site.server.shutdown()
+
+    for row in rows:
+        pages_done = n if row is not second else row["article_pages_fetched"]
+        row["pages_per_s"] = round(float(pages_done) / float(row["seconds"]), 1)  # type: ignore[arg-type]
+    (out / "results.json").write_text(json.dumps(rows, indent=2))
+    print()
+    print(f"{n} article pages, {cpus} CPUs, Python {sys.version.split()[0]}")
+    print()
+    print("| run | seconds | pages/s | article pages fetched | new articles (files) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        print(
+            f"| {row['tool']} | {float(row['seconds']):.1f} | "  # type: ignore[arg-type]
+            f"{row['pages_per_s'] if row is not second else '-'} | "
+            f"{row['article_pages_fetched'] if 'ingest' not in str(row['tool']) else '-'} | "
+            f"{row['new_articles']} |"
+        )
+    ingest = rows[-1]
+    print()
+    print(f"run 2 / run 1 time: {second['seconds'] / first['seconds']:.1%}")  # type: ignore[operator]
+    for traf in (r for r in rows if "trafilatura" in str(r["tool"])):
+        print(f"crawl / {traf['tool']}: {first['pages_per_s'] / traf['pages_per_s']:.2f}x")  # type: ignore[operator]
+    print(f"crawl / ingest: {first['pages_per_s'] / ingest['pages_per_s']:.2f}x")  # type: ignore[operator]
+
+
+if __name__ == "__main__":
+    main()

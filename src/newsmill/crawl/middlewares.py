@@ -1,0 +1,180 @@
+"""Downloader middlewares: refuse unsafe addresses, honour Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import logging
+import socket
+from time import monotonic
+from typing import TYPE_CHECKING, Any
+
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import IgnoreRequest
+
+from newsmill.urls import AddressPolicy, host_of
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+
+class RefusedRequest(IgnoreRequest):
+    """A request newsmill will not send; ``reason`` is the ledger slug."""
+
+    def __init__(self, reason: str, url: str) -> None:
+        super().__init__(f"refused ({reason}): {url}")
+        self.reason = reason
+
+
+def address_policy(crawler: Crawler) -> AddressPolicy:
+    """The crawler's one :class:`AddressPolicy`, shared by the middlewares and the spider."""
+    policy: AddressPolicy | None = getattr(crawler, "newsmill_address_policy", None)
+    if policy is None:
+        policy = AddressPolicy()
+        policy.allow_hosts(crawler.settings.getlist("NEWSMILL_ALLOWED_HOSTS"))
+        crawler.newsmill_address_policy = policy  # type: ignore[attr-defined]
+    return policy
+
+
+class SafeAddressMiddleware:
+    """Refuse requests to loopback, private, link-local and reserved addresses.
+
+    As a downloader middleware it checks every request, redirects included, before any
+    connection is made, resolving host names (without blocking the reactor) and refusing a
+    name if any of its addresses is not public. As a spider middleware it learns the hosts of
+    the spider's start requests: those hosts are the user's choice and always allowed, as are
+    the hosts in ``NEWSMILL_ALLOWED_HOSTS``.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.policy = address_policy(crawler)
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SafeAddressMiddleware:
+        return cls(crawler)
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for item_or_request in start:
+            url = getattr(item_or_request, "url", None)
+            if url and not getattr(item_or_request, "meta", {}).get("newsmill_role"):
+                # a foreign spider's start request; ours say which hosts are allowed
+                self.policy.allow_hosts([host_of(url)])
+            yield item_or_request
+
+    async def process_request(self, request: Request) -> None:
+        reason = self.policy.quick_check(request.url)
+        if reason is None:
+            host = self.policy.needs_lookup(request.url)
+            if host is not None:
+                addresses = await _resolve(host)
+                reason = self.policy.check_resolved(host, addresses)
+            else:
+                reason = self.policy.cached(request.url)
+        if reason is not None:
+            if self.stats:
+                self.stats.inc_value(f"newsmill/refused/{reason}")
+            logger.info("refused %s: %s", reason, request.url)
+            raise RefusedRequest(reason, request.url)
+
+
+async def _resolve(host: str) -> list[str]:
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return [str(info[4][0]) for info in infos]
+
+
+def parse_retry_after(value: str | bytes | None, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
+
+
+class RetryAfterMiddleware:
+    """Honour ``Retry-After`` on 429 and 503 responses.
+
+    The site's download slot is slowed to the requested delay (so every request to that
+    site waits, not just the retried one) and the request is retried within the usual
+    ``RETRY_TIMES`` budget. A wait longer than ``NEWSMILL_RETRY_AFTER_MAX`` seconds gives
+    up at once: the page is retried on a later run. Sits just before Scrapy's
+    RetryMiddleware, which would otherwise retry immediately.
+    """
+
+    STATUSES = (429, 503)
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.max_wait = crawler.settings.getfloat("NEWSMILL_RETRY_AFTER_MAX", 120.0)
+        self._slowed: dict[str, float] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        slot_key = request.meta.get("download_slot")
+        if response.status not in self.STATUSES:
+            if slot_key in self._slowed and 200 <= response.status < 300:
+                slot = self._slot(slot_key)
+                old = self._slowed.pop(slot_key)
+                if slot is not None:
+                    slot.delay = old
+            return response
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        if wait is None or request.meta.get("dont_retry"):
+            return response
+        if wait > self.max_wait:
+            logger.info("Retry-After %.0fs > %.0fs, giving up %s", wait, self.max_wait, request)
+            request.meta["dont_retry"] = True
+            return response
+        spider = self.crawler.spider
+        assert spider is not None
+        retry = get_retry_request(request, spider=spider, reason=f"retry-after-{response.status}")
+        if retry is None:
+            request.meta["dont_retry"] = True
+            return response
+        if slot_key is not None:
+            old = self._set_slot_delay(slot_key, wait)
+            if old is not None:
+                self._slowed.setdefault(slot_key, old)
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("newsmill/retry_after")
+        logger.info("%s asks to wait %.1fs (Retry-After): %s", host_of(request.url), wait, request)
+        return retry
+
+    def _slot(self, key: str) -> Any:
+        engine = self.crawler.engine
+        return engine.downloader.slots.get(key) if engine else None
+
+    def _set_slot_delay(self, key: str, delay: float) -> float | None:
+        slot = self._slot(key)
+        if slot is None:
+            return None
+        old = slot.delay
+        # The slot's delay gets a random jitter (±50% by default); scale it so the shortest
+        # draw is still the wait asked for, and count it from now, not from the last send.
+        slot.delay = delay / (1 - slot.jitter) if 0 < slot.jitter < 1 else delay
+        slot.lastseen = max(slot.lastseen, monotonic())
+        return old

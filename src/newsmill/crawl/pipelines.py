@@ -1,0 +1,198 @@
+"""``NewsmillPipeline``: extract, clean, hash and store pages, in any Scrapy project.
+
+Enable it with the add-on (``ADDONS = {"newsmill.crawl.Addon": 0}``) or by listing it in
+``ITEM_PIPELINES``. Items of any type (dicts, dataclasses, ``scrapy.Item``) with a URL field
+and an HTML field (``url`` and ``html`` unless configured) go through the same code as
+``newsmill ingest``; other items pass through untouched.
+
+Settings:
+
+``NEWSMILL_ENABLED``      default True
+``NEWSMILL_DB``           the SQLite file (default ``data/news.db``)
+``NEWSMILL_WORKERS``      extraction processes (default: the number of CPUs; 0 extracts in
+                          the crawling process, which stalls downloads while it works)
+``NEWSMILL_MAX_IN_FLIGHT`` pages being extracted at once (default 4 per worker)
+``NEWSMILL_URL_FIELD``    default ``url``
+``NEWSMILL_HTML_FIELD``   default ``html``
+
+Extraction is CPU work and Scrapy runs one reactor thread, so the pipeline hands it to a
+process pool and awaits the result: the crawl keeps downloading meanwhile. Writes stay in
+the crawling process (one short transaction per page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+import multiprocessing
+import os
+import signal
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import NotConfigured
+
+from newsmill.crawl.state import CrawlRun
+from newsmill.pipeline import Analysis, Document, analyze, record
+from newsmill.store import DEFAULT_DB_PATH, Store, utcnow
+from newsmill.urls import normalize_url, same_site
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+# Pages queued per worker. Enough to keep every worker busy while the reactor hands out
+# the next page; small enough that memory stays bounded (a median news page is ~110 KB).
+IN_FLIGHT_PER_WORKER = 4
+
+
+def _init_worker() -> None:
+    # Ctrl-C goes to the whole process group; the parent shuts the pool down cleanly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import newsmill.pipeline  # noqa: F401  (imports trafilatura once, before the first page)
+
+
+def make_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """A process pool for :func:`newsmill.pipeline.analyze`.
+
+    It uses the ``forkserver`` start method (``spawn`` where there is none): forking a
+    process that runs a reactor and holds a SQLite connection is unsafe.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker
+    )
+
+
+class NewsmillPipeline:
+    """Extract, clean, deduplicate and store pages. Configure with ``NEWSMILL_*`` settings."""
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        *,
+        db_path: Path,
+        workers: int,
+        max_in_flight: int,
+        url_field: str = "url",
+        html_field: str = "html",
+    ) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.db_path = db_path
+        self.workers = workers
+        self.max_in_flight = max_in_flight
+        self.url_field = url_field
+        self.html_field = html_field
+        self.run: CrawlRun | None = None
+        self._owns_run = False
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._slots: asyncio.Semaphore | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NewsmillPipeline:
+        settings = crawler.settings
+        if not settings.getbool("NEWSMILL_ENABLED", True):
+            raise NotConfigured("NEWSMILL_ENABLED is off")
+        workers = settings.getint("NEWSMILL_WORKERS", -1)
+        if workers < 0:
+            workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
+        return cls(
+            crawler,
+            db_path=Path(settings.get("NEWSMILL_DB") or DEFAULT_DB_PATH),
+            workers=workers,
+            max_in_flight=settings.getint(
+                "NEWSMILL_MAX_IN_FLIGHT", max(1, workers) * IN_FLIGHT_PER_WORKER
+            ),
+            url_field=settings.get("NEWSMILL_URL_FIELD", "url"),
+            html_field=settings.get("NEWSMILL_HTML_FIELD", "html"),
+        )
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        self.run = getattr(spider, "newsmill_run", None)
+        if self.run is None:
+            # A foreign spider: this pipeline keeps its own ledger row for the crawl.
+            store = Store.open(self.db_path)
+            self.run = CrawlRun.start(store, "scrapy", {"spider": getattr(spider, "name", None)})
+            self._owns_run = True
+        if self.workers:
+            self._pool = make_pool(self.workers)
+        self._slots = asyncio.Semaphore(self.max_in_flight)
+
+    def close_spider(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._owns_run and self.run is not None:
+            reason = getattr(self.crawler.spider, "newsmill_close_reason", None) or "finished"
+            self.run.finish("ok" if reason == "finished" else "interrupted")
+            self.run.store.close()
+
+    async def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        url = adapter.get(self.url_field)
+        html = adapter.get(self.html_field)
+        if not url or html is None:
+            return item  # not a page: someone else's item
+        assert self.run is not None
+        body = html.encode("utf-8") if isinstance(html, str) else bytes(html)
+        doc = Document(
+            body=body,
+            input=adapter.get("requested_url") or url,
+            url=normalize_url(url) or url,
+            kind="html",
+            content_type=adapter.get("content_type"),
+            fetched_at=adapter.get("fetched_at") or utcnow(),
+            etag=adapter.get("etag"),
+            last_modified=adapter.get("last_modified"),
+        )
+        analysis = _trusted_canonical(doc, await self._analyze(doc))
+        outcome = record(self.run.store, doc, analysis, run_id=self.run.run_id, seen_at=utcnow())
+        self.run.after_record(outcome, also_urls=[doc.input, *(adapter.get("redirect_urls") or [])])
+        if self.stats:
+            self.stats.inc_value(f"newsmill/{outcome.outcome}")
+        logger.info(
+            "%s %s%s", outcome.outcome, doc.url, f" ({outcome.reason})" if outcome.reason else ""
+        )
+        for name, value in (("article_hash", outcome.article_hash), ("outcome", outcome.outcome)):
+            if name in adapter.field_names() or isinstance(item, dict):
+                adapter[f"newsmill_{name}" if isinstance(item, dict) else name] = value
+        return item
+
+    async def _analyze(self, doc: Document) -> Analysis:
+        if self._pool is None or self._slots is None:
+            return analyze(doc)
+        async with self._slots:
+            try:
+                return await asyncio.wrap_future(self._pool.submit(analyze, doc))
+            except BrokenProcessPool:
+                # A worker died (out of memory, a crash in a C library). Replace the pool
+                # so the crawl goes on; this page is recorded as failed.
+                logger.error("extraction worker died on %s; restarting the pool", doc.input)
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = make_pool(self.workers)
+                return Analysis(None, "worker-crashed", "the extraction process died")
+
+
+def _trusted_canonical(doc: Document, analysis: Analysis) -> Analysis:
+    """Keep a page's canonical / og:url only if it is on the page's own site.
+
+    Otherwise a hostile page could claim another site's URL, and the next crawl would skip
+    the real page as already stored.
+    """
+    article = analysis.article
+    if article is None or not article.url or doc.url is None:
+        return analysis
+    canonical = normalize_url(article.url, doc.url)
+    if canonical is None or not same_site(canonical, doc.url):
+        canonical = None
+    if canonical == article.url:
+        return analysis
+    return dataclasses.replace(analysis, article=dataclasses.replace(article, url=canonical))

@@ -1,0 +1,294 @@
+"""Unit tests for the crawl's pure parts and Scrapy components (no network, no subprocess
+except the import check)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newsmill.discovery import (
+    TooLarge,
+    UnsafeXML,
+    maybe_gunzip,
+    parse_feed,
+    parse_html_links,
+    parse_robots_sitemaps,
+    parse_sitemap,
+    sniff,
+)
+from newsmill.errors import StoreLocked
+from newsmill.lock import run_lock
+from newsmill.sources import SourcesError, load_sources, sources_from_urls
+from newsmill.urls import AddressPolicy, looks_like_article, normalize_url
+
+from .crawlsite import XML_BOMB
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("HTTPS://Example.COM:443/a?utm_source=x&id=3#top", "https://example.com/a?id=3"),
+        ("http://example.com:80", "http://example.com/"),
+        ("http://example.com:8080/x?fbclid=1&gclid=2", "http://example.com:8080/x"),
+        ("http://example.com/a/b/../c/./d", "http://example.com/a/c/d"),
+        ("http://bücher.example/", "http://xn--bcher-kva.example/"),
+        ("http://example.com/p?b=2&a=1", "http://example.com/p?b=2&a=1"),  # order kept
+        ("ftp://example.com/file", None),
+        ("mailto:desk@example.com", None),
+        ("javascript:alert(1)", None),
+        ("http://[::1]:8000/x", "http://[::1]:8000/x"),
+    ],
+)
+def test_normalize_url(raw, expected):
+    assert normalize_url(raw) == expected
+
+
+@given(st.text(alphabet="abc/?=&.%:#_-utm", max_size=30))
+def test_normalize_url_is_idempotent(path):
+    once = normalize_url("http://example.com/" + path)
+    if once is not None:
+        assert normalize_url(once) == once
+
+
+@pytest.mark.parametrize(
+    ("url", "article"),
+    [
+        ("https://news.example/2024/05/20/ferry-strike", True),
+        ("https://news.example/world/europe/ferry-crews-strike-over-rota", True),
+        ("https://news.example/story/123456", True),
+        ("https://news.example/news/ferry.html", False),  # short, no slug
+        ("https://news.example/news/ferry-strike-over-rota.html", True),
+        ("https://news.example/", False),
+        ("https://news.example/news/", False),
+        ("https://news.example/tag/ferry-strike-news", False),
+        ("https://news.example/author/jane-doe-smith", False),
+        ("https://news.example/2024/05/report.pdf", False),
+        ("https://news.example/images/2024/05/a-b-c.jpg", False),
+    ],
+)
+def test_looks_like_article(url, article):
+    assert looks_like_article(url) is article
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.2:8000/x",
+        "http://localhost/x",
+        "http://api.localhost/x",
+        "http://[::1]/x",
+        "http://[::ffff:10.0.0.1]/x",
+        "http://100.64.0.1/x",  # carrier-grade NAT
+        "http://0.0.0.0/x",
+        "http://2130706433/x",  # 127.0.0.1 as one number
+        "http://0x7f.1/x",
+        "http://224.0.0.1/x",
+    ],
+)
+def test_private_addresses_are_refused(url):
+    assert AddressPolicy().check(url) == "unsafe-address"
+
+
+def test_allowed_hosts_and_schemes():
+    policy = AddressPolicy()
+    policy.allow_hosts(["127.0.0.1"])
+    assert policy.check("http://127.0.0.1:9/x") is None
+    assert policy.check("http://127.0.0.2:9/x") == "unsafe-address"
+    assert policy.check("http://93.184.216.34/x") is None
+    assert policy.check("file:///etc/passwd") == "unsupported-scheme"
+    assert policy.check("gopher://example.com/") == "unsupported-scheme"
+
+
+def test_a_name_resolving_to_a_private_address_is_refused():
+    policy = AddressPolicy()
+    assert policy.needs_lookup("http://intranet.example/x") == "intranet.example"
+    assert policy.check_resolved("intranet.example", ["93.184.216.34", "10.1.2.3"]) == (
+        "unsafe-address"
+    )
+    assert policy.cached("http://intranet.example/y") == "unsafe-address"
+    assert policy.check_resolved("public.example", ["93.184.216.34"]) is None
+    assert policy.check_resolved("nx.example", []) == "dns-error"
+
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel>
+<item><link>https://a.example/2024/05/one-two-three?utm_source=rss</link>
+<pubDate>Mon, 20 May 2024 08:00:00 GMT</pubDate></item>
+<item><guid isPermaLink="true">https://a.example/2024/05/guid-only</guid></item>
+</channel></rss>"""
+ATOM = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">
+<entry><link rel="self" href="https://a.example/self"/>
+<link rel="alternate" href="/2024/05/atom-entry"/><updated>2024-05-20T10:00:00Z</updated></entry>
+</feed>"""
+JSON_FEED = b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"url": "/2024/x-y-z"}]}'
+NEWS_SITEMAP = b"""<?xml version="1.0"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+ xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+<url><loc>https://a.example/2024/05/n-one</loc><news:news>
+<news:publication_date>2024-05-20T08:00:00+02:00</news:publication_date></news:news></url>
+<url><loc>https://a.example/2024/05/n-two</loc><lastmod>2024-05-01</lastmod></url>
+</urlset>"""
+INDEX = b"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>https://a.example/s1.xml.gz</loc></sitemap></sitemapindex>"""
+
+
+def test_sniff_tells_resources_apart_by_content():
+    assert sniff(RSS, "text/html") == "feed"  # a feed served with the wrong type
+    assert sniff(ATOM) == "feed"
+    assert sniff(JSON_FEED, "application/json") == "feed"
+    assert sniff(NEWS_SITEMAP, "text/plain") == "sitemap"
+    assert sniff(INDEX) == "sitemapindex"
+    assert sniff(b"User-agent: *\nDisallow: /x\nSitemap: https://a.example/s.xml\n") == "robots"
+    assert sniff(b"<!doctype html><html><body><p>x</p></body></html>", "") == "html"
+    assert sniff(b"%PDF-1.4 ...", "application/pdf") == "other"
+
+
+def test_parse_feeds():
+    assert [link.url for link in parse_feed(RSS, "https://a.example/rss")] == [
+        "https://a.example/2024/05/one-two-three",
+        "https://a.example/2024/05/guid-only",
+    ]
+    (entry,) = parse_feed(ATOM, "https://a.example/atom.xml")
+    assert entry.url == "https://a.example/2024/05/atom-entry"
+    assert entry.lastmod == dt.datetime(2024, 5, 20, 10, tzinfo=dt.UTC)
+    assert [link.url for link in parse_feed(JSON_FEED, "https://a.example/feed.json")] == [
+        "https://a.example/2024/x-y-z"
+    ]
+
+
+def test_parse_sitemaps():
+    is_index, links = parse_sitemap(NEWS_SITEMAP, "https://a.example/news.xml")
+    assert not is_index
+    assert links[0].lastmod == dt.datetime(2024, 5, 20, 6, tzinfo=dt.UTC)  # news date
+    assert links[1].lastmod == dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    is_index, links = parse_sitemap(maybe_gunzip(gzip.compress(INDEX), 10**6), "https://a/")
+    assert is_index and links[0].url == "https://a.example/s1.xml.gz"
+    with pytest.raises(TooLarge):
+        maybe_gunzip(gzip.compress(b"x" * 2_000_000), 1_000_000)
+
+
+def test_xml_bomb_is_refused_quickly():
+    started = time.monotonic()
+    with pytest.raises(UnsafeXML):
+        parse_sitemap(XML_BOMB, "https://a.example/")
+    with pytest.raises(UnsafeXML):
+        parse_feed(XML_BOMB.replace(b"urlset", b"rss"), "https://a.example/")
+    assert time.monotonic() - started < 0.5
+
+
+def test_external_entities_are_not_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    xxe = (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]>'
+        "<rss><channel><item><link>https://a.example/&x;</link></item></channel></rss>"
+    ).encode()
+    with pytest.raises(UnsafeXML):
+        parse_feed(xxe, "https://a.example/")
+
+
+def test_robots_and_html_discovery():
+    robots = b"User-agent: *\nDisallow: /private/\nSitemap: /sitemap.xml # main\n"
+    assert parse_robots_sitemaps(robots, "https://a.example/robots.txt") == [
+        "https://a.example/sitemap.xml"
+    ]
+    page = b"""<html><head><link rel="alternate" type="application/rss+xml" href="/rss">
+    <link rel="stylesheet" href="/s.css"></head><body><a href="/2024/05/a-b-c">x</a>
+    <a href="/2024/05/a-b-c#comments">y</a><a href="mailto:x@a.example">m</a></body></html>"""
+    found = parse_html_links(page, "https://a.example/news/")
+    assert found.feeds == ["https://a.example/rss"]
+    assert found.links == ["https://a.example/2024/05/a-b-c"]
+
+
+def test_sources_file(tmp_path):
+    path = tmp_path / "sites.toml"
+    path.write_text(
+        '[defaults]\ndelay = 2.0\n\n[[source]]\nname = "ht"\nurls = ["https://ht.example/news/"]\n'
+        'feeds = ["https://ht.example/rss"]\nmax_pages = 50\ninclude = ["/news/"]\n'
+        'exclude = ["/live/"]\n\n[[source]]\nsitemaps = ["https://vp.example/sitemap.xml"]\n'
+    )
+    ht, vp = load_sources(path)
+    assert (ht.name, ht.delay, ht.max_pages) == ("ht", 2.0, 50)
+    assert ht.wants("https://ht.example/news/2024/a-b-c")
+    assert not ht.wants("https://ht.example/news/live/a-b-c")
+    assert not ht.wants("https://ht.example/sport/a-b-c")
+    assert vp.name == "vp.example" and vp.delay == 2.0
+    path.write_text('[[source]]\nurls = ["ftp://x"]\n')
+    with pytest.raises(SourcesError, match="not an http"):
+        load_sources(path)
+    path.write_text('[[source]]\nurl = "https://x.example/"\nspeed = 3\n')
+    with pytest.raises(SourcesError, match="unknown keys"):
+        load_sources(path)
+    assert [s.name for s in sources_from_urls(["https://a.example/x", "https://a.example/y"])] == [
+        "a.example"
+    ]
+
+
+def test_run_lock_refuses_a_second_holder(tmp_path):
+    db = tmp_path / "news.db"
+    with run_lock(db, started="now"), pytest.raises(StoreLocked, match="pid"), run_lock(db):
+        pass
+    with run_lock(db):  # released
+        pass
+
+
+def test_retry_after_parsing():
+    from newsmill.crawl.middlewares import parse_retry_after
+
+    now = dt.datetime(2024, 5, 20, 12, tzinfo=dt.UTC)
+    assert parse_retry_after(b"120") == 120.0
+    assert parse_retry_after("Mon, 20 May 2024 12:00:30 GMT", now) == 30.0
+    assert parse_retry_after("soon") is None
+
+
+def test_addon_sets_defaults_at_addon_priority():
+    from scrapy.settings import Settings
+
+    from newsmill.crawl import Addon
+
+    settings = Settings({"DOWNLOAD_DELAY": 5.0}, priority="project")
+    settings.set("ITEM_PIPELINES", {"newsmill.crawl.pipelines.NewsmillPipeline": 300})
+    Addon().update_settings(settings)
+    assert settings.getfloat("DOWNLOAD_DELAY") == 5.0  # the project's value wins
+    assert settings.getbool("ROBOTSTXT_OBEY")
+    assert settings.getint("DOWNLOAD_MAXSIZE") == 10 * 1024 * 1024
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 2
+    assert settings["USER_AGENT"].startswith("newsmill/")
+    assert dict(settings["ITEM_PIPELINES"]) == {
+        "newsmill.crawl.pipelines.NewsmillPipeline": 300  # not added twice
+    }
+    assert "newsmill.crawl.middlewares.SafeAddressMiddleware" in settings["DOWNLOADER_MIDDLEWARES"]
+
+
+def test_pipeline_not_configured_when_disabled():
+    from scrapy import Spider
+    from scrapy.exceptions import NotConfigured
+    from scrapy.utils.test import get_crawler
+
+    from newsmill.crawl import NewsmillPipeline
+
+    crawler = get_crawler(Spider, {"NEWSMILL_ENABLED": False})
+    with pytest.raises(NotConfigured):
+        NewsmillPipeline.from_crawler(crawler)
+    pipeline = NewsmillPipeline.from_crawler(get_crawler(Spider, {"NEWSMILL_WORKERS": 3}))
+    assert pipeline.workers == 3 and pipeline.max_in_flight == 12
+
+
+def test_scrapy_stays_inside_the_crawl_package():
+    code = (
+        "import sys, newsmill.cli, newsmill.pipeline, newsmill.urls, newsmill.discovery, "
+        "newsmill.sources, newsmill.lock; "
+        "assert 'scrapy' not in sys.modules, 'scrapy imported outside newsmill.crawl'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": str(REPO / "src")})
