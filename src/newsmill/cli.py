@@ -330,11 +330,11 @@ def show(key: str, as_json: bool, db_path: Path) -> None:
         "cluster_size",
     ):
         if article.get(name):
-            click.echo(f"{name + ':':12}{article[name]}")
+            click.echo(f"{name + ':':14}{article[name]}")
     for url in article["urls"]:
-        click.echo(f"{'url:':12}{url}")
+        click.echo(f"{'url:':14}{url}")
     for note in article["near_duplicates"]:
-        click.echo(f"{'linked:':12}{note}")
+        click.echo(f"{'linked:':14}{note}")
     click.echo()
     click.echo(article["text"])
 
