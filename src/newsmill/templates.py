@@ -210,6 +210,13 @@ def clean_article(store: Store, article: Article, *, current: str | None = None)
     lines = source.split("\n")
     keys = [line_key(line) for line in lines]
     distinct = {k.line_id: k for k in keys if k is not None}
+    # Lines the rules already took out still count as this page's lines: a site's template
+    # line that a rule catches on some pages (at the end of the text, say) and not on others
+    # (in the middle) must reach its count on all of them.
+    for gone in article.removed:
+        key = line_key(gone.text)
+        if key is not None:
+            distinct.setdefault(key.line_id, key)
     counted = store.line_counts(site, list(distinct), exclude=known)
     before = store.site_article_count(site)
     in_site = known is not None and store.article_site(known) == site
