@@ -59,35 +59,17 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+# Scoring is upstream evaluate.py's, shared with bench/extraction.py.
+from extraction import _TOKEN, page_scores
 from newsmill import templates
 from newsmill.pipeline import Document, analyze, record
 from newsmill.store import Store, utcnow
 
-_TOKEN = re.compile(r"\w+")
-SHINGLE = 4
-
-# -- scoring (upstream evaluate.py) --------------------------------------------------------
+# -- scoring -----------------------------------------------------------------------------
 
 
 def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
-
-
-def shingles(text: str) -> Counter[tuple[str, ...]]:
-    toks = tokens(text)
-    if not toks:
-        return Counter()
-    if len(toks) < SHINGLE:
-        return Counter([tuple(toks)])
-    return Counter(tuple(toks[i : i + SHINGLE]) for i in range(len(toks) - SHINGLE + 1))
-
-
-def page_scores(truth: str, prediction: str) -> tuple[float | None, float]:
-    t, p = shingles(truth), shingles(prediction)
-    tp = sum((t & p).values())
-    fp = sum(p.values()) - tp
-    fn = sum(t.values()) - tp
-    return (tp / (tp + fp) if tp + fp else None), (tp / (tp + fn) if tp + fn else 1.0)
 
 
 def aggregate(scores: list[tuple[float | None, float]]) -> tuple[float, float, float]:
