@@ -130,12 +130,10 @@ def ingest(
     """
     paths = list(paths)
     started = time.monotonic()
-    run_id = store.start_run("ingest", args or {"paths": [str(p) for p in paths], "url": url})
-    seen_at = store.run(run_id)["started"]
-    counts = RunCounts()
+    run_args = args or {"paths": [str(p) for p in paths], "url": url}
     outcomes: list[Outcome] = []
-    status = "failed"
-    try:
+    with store.recorded_run("ingest", run_args) as (run_id, counts):
+        seen_at = store.run(run_id)["started"]
         for path in iter_input_files(paths):
             outcome = ingest_file(
                 store, path, url=url, run_id=run_id, seen_at=seen_at, max_bytes=max_bytes
@@ -147,13 +145,7 @@ def ingest(
             )
             if on_outcome:
                 on_outcome(outcome)
-        status = "ok"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        store.finish_run(run_id, counts, status)
-    return IngestResult(run_id, counts, time.monotonic() - started, status, outcomes)
+    return IngestResult(run_id, counts, time.monotonic() - started, "ok", outcomes)
 
 
 def ingest_file(

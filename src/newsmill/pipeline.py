@@ -12,12 +12,12 @@ A document goes through two steps:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from newsmill import templates
 from newsmill.errors import NoArticle
-from newsmill.extract import article_from_text, parse_article
+from newsmill.extract import article_from_text, decode_html, is_binary, parse_article
 from newsmill.models import Article
 from newsmill.store import RunCounts, Store, utcnow
 
@@ -91,10 +91,9 @@ def analyze(doc: Document) -> Analysis:
 
 
 def _decode_text(body: bytes) -> str:
-    if b"\x00" in body[:4096] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise NoArticle("binary", "input contains NUL bytes")
-    from newsmill.extract import decode_html  # the same charset logic serves text
-
+    """Decode a text input with the same binary check and charset logic as HTML."""
+    if is_binary(body):
+        raise NoArticle("binary", "not text in any encoding")
     return decode_html(body)
 
 
@@ -166,11 +165,7 @@ def process(store: Store, doc: Document, *, run_id: int, seen_at: str | None = N
 
 
 def _with_url(article: Article, url: str | None) -> Article:
-    if url == article.url:
-        return article
-    from dataclasses import replace
-
-    return replace(article, url=url)
+    return article if url == article.url else replace(article, url=url)
 
 
 def _sightings(doc: Document, url: str | None) -> list[tuple[str, str]]:

@@ -96,11 +96,8 @@ def reprocess(
 ) -> ReprocessResult:
     """Reprocess the stored articles (all, or one site's) as one run."""
     started = time.monotonic()
-    run_id = store.start_run("reprocess", args or {"site": site})
-    counts = RunCounts()
     moves: list[templates.Move] = []
-    status = "failed"
-    try:
+    with store.recorded_run("reprocess", args or {"site": site}) as (run_id, counts):
         rows = select_articles(store, site)
         by_site: dict[str | None, list[dict[str, Any]]] = {}
         for row in rows:
@@ -108,12 +105,6 @@ def reprocess(
             by_site.setdefault(key, []).append(row)
         for key, site_rows in by_site.items():
             moves += _reprocess_site(store, key, site_rows, run_id, counts)
-        status = "ok"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        store.finish_run(run_id, counts, status)
     return ReprocessResult(run_id, counts, time.monotonic() - started, moves)
 
 

@@ -378,6 +378,22 @@ class Store:
             }
             return int(self.db["runs"].insert(row).last_pk)
 
+    @contextlib.contextmanager
+    def recorded_run(self, command: str, args: dict[str, Any]) -> Iterator[tuple[int, RunCounts]]:
+        """A run with its ledger row: ``ok`` when the block ends, ``interrupted`` on Ctrl-C,
+        ``failed`` on any other exception. Yields the run id and the counts to fill in."""
+        run_id = self.start_run(command, args)
+        counts = RunCounts()
+        status = "failed"
+        try:
+            yield run_id, counts
+            status = "ok"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            self.finish_run(run_id, counts, status)
+
     def finish_run(self, run_id: int, counts: RunCounts, status: str = "ok") -> None:
         with self.transaction():
             self.db["runs"].update(
