@@ -27,8 +27,11 @@ import html
 import http.server
 import json
 import os
+import random
+import re
 import shutil
 import sqlite3
+import string
 import subprocess
 import sys
 import threading
@@ -61,8 +64,20 @@ def build_pages(dataset: Path, n: int) -> dict[str, bytes]:
 
 
 def _vary(page: str, text: str, edition: int, i: int) -> str:
-    """Insert a sentence into the article body so every copy is a distinct article."""
+    """Make copy ``edition`` of a source page a distinct article on the same template.
+
+    A real site does not publish one story ten times, so copies after the first get their
+    own text: the letters of every long text run outside ``<script>``/``<style>`` (the
+    paragraphs) go through a letter substitution chosen by the edition. Word lengths,
+    punctuation, markup and the short template lines stay as they were, so extraction does
+    the same work, but the corpus does not see the same paragraph on many pages (which
+    would teach the site-template learner to remove article text, and link every copy as a
+    near-duplicate). A sentence with the page number makes every copy unique.
+    """
     marker = f" Edition {edition}, item {i}: {hashlib.sha1(str(i).encode()).hexdigest()[:10]}. "
+    if edition:
+        page = _recipher(page, edition)
+        text = text.translate(_cipher(edition))
     for line in text.splitlines():
         probe = line.strip()[:40]
         if len(probe) < 20:
@@ -77,6 +92,39 @@ def _vary(page: str, text: str, edition: int, i: int) -> str:
                 return page[:at] + marker + page[at:]
     at = page.find("</p>")
     return page[:at] + marker + page[at:] if at >= 0 else page + f"<p>{marker}</p>"
+
+
+_CODE = re.compile(r"(<script\b.*?</script>|<style\b.*?</style>)", re.S | re.I)
+_LONG_TEXT = re.compile(r">([^<>]{80,})<")
+
+
+def _cipher(edition: int) -> dict[int, int]:
+    """A letter substitution (lower and upper case alike) for one edition."""
+    rng = random.Random(edition)
+    letters = list(string.ascii_lowercase)
+    shuffled = letters[:]
+    rng.shuffle(shuffled)
+    table = {ord(a): ord(b) for a, b in zip(letters, shuffled, strict=True)}
+    table.update({ord(a.upper()): ord(b.upper()) for a, b in zip(letters, shuffled, strict=True)})
+    return table
+
+
+def _recipher(page: str, edition: int) -> str:
+    table = _cipher(edition)
+
+    def text_run(match: re.Match[str]) -> str:
+        run = match.group(1)
+        if "&" in run:  # keep entities intact: substitute around them
+            parts = re.split(r"(&#?\w+;)", run)
+            run = "".join(p if p.startswith("&") else p.translate(table) for p in parts)
+        else:
+            run = run.translate(table)
+        return ">" + run + "<"
+
+    pieces = _CODE.split(page)
+    return "".join(
+        piece if k % 2 else _LONG_TEXT.sub(text_run, piece) for k, piece in enumerate(pieces)
+    )
 
 
 class Site:

@@ -21,16 +21,19 @@ import unicodedata
 
 NORMALIZATION_VERSION = 1
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
-_WHITESPACE = re.compile(r"\s+")
+# Step 2 as a regular expression: ``str.translate`` with a deletion table is ~20x slower on
+# non-ASCII text, and hashing runs for every page.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
 
 
 def normalize_for_hash(text: str) -> str:
     """Return ``text`` normalized as the content hash sees it."""
     text = unicodedata.normalize("NFKC", text)
-    text = text.translate(_INVISIBLE)
+    text = _INVISIBLE.sub("", text)
     text = text.casefold()
-    return _WHITESPACE.sub(" ", text).strip()
+    # Step 4: str.split() splits on exactly the characters ``\s`` matches (str.isspace),
+    # and is several times faster than a regular expression substitution.
+    return " ".join(text.split())
 
 
 def content_hash(text: str) -> str:

@@ -170,23 +170,56 @@ def minhash(items: Iterable[str], num_perm: int, seed: int) -> list[int]:
     return list(sketch.digest())
 
 
-@dataclass(frozen=True, slots=True)
 class Sketch:
-    """A text prepared for the index: its tokens, shingles and band keys."""
+    """A text prepared for the index: its band keys, and its tokens and shingles.
 
-    tokens: list[str]
-    shingles: set[str]
-    keys: list[int]
+    The band keys are what a lookup needs; tokens and shingles are needed only to verify
+    candidates, so a sketch made from keys computed elsewhere (:meth:`from_keys`, e.g. in an
+    extraction worker) computes them when first asked, which for most articles is never.
+    """
+
+    __slots__ = ("_shingles", "_tokens", "keys", "shingle_count", "text")
+
+    def __init__(
+        self,
+        text: str,
+        keys: list[int],
+        shingle_count: int,
+        toks: list[str] | None = None,
+        sh: set[str] | None = None,
+    ) -> None:
+        self.text = text
+        self.keys = keys
+        self.shingle_count = shingle_count
+        self._tokens = toks
+        self._shingles = sh
 
     @classmethod
     def of(cls, text: str) -> Sketch:
         toks = tokens(text)
         sh = shingles(toks)
         if len(sh) < MIN_SHINGLES:
-            return cls(toks, sh, [])
+            return cls(text, [], len(sh), toks, sh)
         main = minhash(sh, BANDS * ROWS, SEED)
         lead = minhash(shingles(toks[:LEAD_TOKENS]), LEAD_BANDS * LEAD_ROWS, LEAD_SEED)
-        return cls(toks, sh, band_keys(main, lead))
+        return cls(text, band_keys(main, lead), len(sh), toks, sh)
+
+    @classmethod
+    def from_keys(cls, text: str, keys: Sequence[int], shingle_count: int) -> Sketch:
+        """A sketch of ``text`` whose band keys were computed by :meth:`of` elsewhere."""
+        return cls(text, list(keys), shingle_count)
+
+    @property
+    def tokens(self) -> list[str]:
+        if self._tokens is None:
+            self._tokens = tokens(self.text)
+        return self._tokens
+
+    @property
+    def shingles(self) -> set[str]:
+        if self._shingles is None:
+            self._shingles = shingles(self.tokens)
+        return self._shingles
 
     @property
     def indexable(self) -> bool:
@@ -282,7 +315,8 @@ def create_tables(db: sqlite_utils.Database) -> None:
         """
     )
     if db["articles"].exists():
-        db.execute("create index if not exists articles_cluster on articles (cluster)")
+        # The name sqlite-utils gives the index m001 creates: never a second copy of it.
+        db.execute("create index if not exists idx_articles_cluster on articles (cluster)")
 
 
 class StaleIndex(StoreError):
@@ -362,7 +396,9 @@ class NearDupIndex:
 
     # -- adding --------------------------------------------------------------------------
 
-    def add(self, article_hash: str, text: str, first_seen: str) -> Match | None:
+    def add(
+        self, article_hash: str, text: str, first_seen: str, *, sketch: Sketch | None = None
+    ) -> Match | None:
         """Index a new article and link it to the clusters it near-duplicates.
 
         The ``articles`` row must already exist. Returns the best link made, or None when
@@ -371,13 +407,14 @@ class NearDupIndex:
         """
         if self.is_indexed(article_hash):
             return self.match_of(article_hash)
-        sketch = Sketch.of(text)
+        if sketch is None or sketch.text != text:
+            sketch = Sketch.of(text)
         if not sketch.indexable:
             return None
         with self.db.atomic():
             doc = self.db.execute(
                 "insert into neardup_docs (hash, shingles) values (?, ?)",
-                [article_hash, len(sketch.shingles)],
+                [article_hash, sketch.shingle_count],
             ).lastrowid
             self.db.conn.executemany(
                 "insert or ignore into neardup_bands (key, doc) values (?, ?)",

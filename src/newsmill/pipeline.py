@@ -12,14 +12,17 @@ A document goes through two steps:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+import zlib
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from newsmill import templates
 from newsmill.errors import NoArticle
 from newsmill.extract import article_from_text, decode_html, is_binary, parse_article
+from newsmill.fingerprint import content_hash
 from newsmill.models import Article
-from newsmill.store import RunCounts, Store, utcnow
+from newsmill.neardup import Sketch
+from newsmill.store import PAGE_COMPRESSION, RunCounts, Store, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,25 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Prepared:
+    """CPU work for :func:`record` done ahead, where :func:`analyze` runs (a worker).
+
+    A crawl's writing process also runs the downloads, so everything it would otherwise
+    compute per page is computed here: the compressed page, the template keys of every line,
+    and the near-duplicate band keys of the texts the article may be stored with. Each is
+    keyed by what it was computed from, so :func:`record` uses it only when it applies.
+    """
+
+    page: bytes | None = None  # zlib-compressed Document.body
+    line_keys: dict[str, templates.LineKey | None] = field(default_factory=dict)
+    sketches: dict[str, tuple[list[int], int]] = field(default_factory=dict)  # by text hash
+
+    def sketch_for(self, article: Article) -> Sketch | None:
+        found = self.sketches.get(article.hash)
+        return Sketch.from_keys(article.text, *found) if found else None
+
+
+@dataclass(frozen=True, slots=True)
 class Analysis:
     """What :func:`analyze` found: an article, or why there is none."""
 
@@ -55,6 +77,7 @@ class Analysis:
     reason: str | None = None
     detail: str | None = None
     kind: DocumentKind = "html"
+    prepared: Prepared = field(default_factory=Prepared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +106,41 @@ def analyze(doc: Document) -> Analysis:
         else:
             article = article_from_text(_decode_text(doc.body), doc.url)
     except NoArticle as exc:
-        return Analysis(None, exc.reason, exc.detail or None, kind)
+        return Analysis(None, exc.reason, exc.detail or None, kind, _prepare(doc, kind))
     except Exception as exc:  # a bug or a pathological page must not stop a batch
         logger.exception("extraction failed for %s", doc.input)
-        return Analysis(None, "extraction-error", f"{type(exc).__name__}: {exc}", kind)
-    return Analysis(article, kind=kind)
+        return Analysis(
+            None, "extraction-error", f"{type(exc).__name__}: {exc}", kind, _prepare(doc, kind)
+        )
+    return Analysis(article, kind=kind, prepared=_prepare(doc, kind, article))
+
+
+def _prepare(doc: Document, kind: DocumentKind, article: Article | None = None) -> Prepared:
+    page = zlib.compress(doc.body, PAGE_COMPRESSION) if _keeps_page(doc, kind) else None
+    if article is None:
+        return Prepared(page)
+    return Prepared(page, templates.line_keys_of(article), sketch_keys(article.text))
+
+
+def sketch_keys(text: str) -> dict[str, tuple[list[int], int]]:
+    """``{content hash: (band keys, shingle count)}`` of ``text``, for :class:`Prepared`."""
+    sketch = Sketch.of(text)
+    return {content_hash(text): (sketch.keys, sketch.shingle_count)}
+
+
+def template_clean(store: Store, doc: Document, analysis: Analysis) -> templates.TemplateClean:
+    """The article as :func:`record` would store it now: its URL settled and its site's
+    template lines removed (reads the store, writes nothing)."""
+    assert analysis.article is not None
+    article = analysis.article
+    url = doc.url if doc.url_is_final else (article.url or doc.url)
+    return templates.clean_article(
+        store, _with_url(article, url), line_keys=analysis.prepared.line_keys
+    )
+
+
+def _keeps_page(doc: Document, kind: DocumentKind) -> bool:
+    return doc.kind == "html" or kind == "html"
 
 
 def _decode_text(body: bytes) -> str:
@@ -111,24 +164,27 @@ def record(
                     "failed", doc.input, doc.url, None, analysis.reason, analysis.detail
                 )
         else:
-            url = doc.url if doc.url_is_final else (article.url or doc.url)
             # Site templates: remove the lines this site repeats, and learn from this page.
-            learned = templates.clean_article(store, _with_url(article, url))
+            learned = template_clean(store, doc, analysis)
             article = learned.article
+            url = article.url
             is_new = store.add_article(article, run_id=run_id, seen_at=seen_at)
             templates.remember(store, learned, is_new=is_new)
             for sighting, kind in _sightings(doc, url):
                 store.record_url(sighting, article.hash, kind=kind, run_id=run_id, seen_at=seen_at)
             reason = None if is_new else "exact-copy"
             detail = None
-            match = store.link_near_duplicates(article, seen_at=seen_at) if is_new else None
+            match = None
+            if is_new:
+                sketch = analysis.prepared.sketch_for(article)
+                match = store.link_near_duplicates(article, seen_at=seen_at, sketch=sketch)
             if match is not None:
                 reason = NEAR_DUPLICATE_REASONS[match.kind]
                 detail = f"{match.kind} of {match.matched} at similarity {match.similarity:.2f}"
             outcome = Outcome(
                 "new" if is_new else "duplicate", doc.input, url, article.hash, reason, detail
             )
-        if doc.kind == "html" or analysis.kind == "html":
+        if _keeps_page(doc, analysis.kind):
             store.save_page(
                 outcome.url or doc.input,
                 doc.body,
@@ -137,6 +193,7 @@ def record(
                 fetched_at=doc.fetched_at or seen_at,
                 etag=doc.etag,
                 last_modified=doc.last_modified,
+                compressed=analysis.prepared.page,
             )
         store.record_event(
             run_id,

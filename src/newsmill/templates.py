@@ -35,6 +35,7 @@ import logging
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -98,7 +99,7 @@ _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
 _QUOTATION = re.compile(r"[\"“„«»][^\"“”„«»]{12,}[\"”“«»]")
 
 
@@ -131,7 +132,7 @@ def normalize_line(line: str) -> str:
     masked in every line: long copyright and legal notes carry them ("Copyright 2019 ...
     may not be published, broadcast, rewritten or redistributed").
     """
-    text = unicodedata.normalize("NFKC", line).translate(_INVISIBLE).casefold()
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", line)).casefold()
     text = _EDGES.sub("", " ".join(text.split()))
     if len(_WORD.findall(text)) <= SHORT_LINE_WORDS:
         return _DIGITS.sub("0", text)
@@ -145,6 +146,13 @@ class LineKey:
     line_id: int
     words: int
     quoted: bool
+
+
+def line_keys_of(article: Article) -> dict[str, LineKey | None]:
+    """The keys of every line of ``article`` and of the lines its rules removed (pure CPU
+    work, done by an extraction worker so the process that writes does not)."""
+    lines = [*article.text.split("\n"), *(gone.text for gone in article.removed)]
+    return {line: line_key(line) for line in lines}
 
 
 def line_key(line: str) -> LineKey | None:
@@ -193,13 +201,26 @@ class TemplateClean:
     site_crossed: bool = False  # the site became old enough with this article
 
 
-def clean_article(store: Store, article: Article, *, current: str | None = None) -> TemplateClean:
+def clean_article(
+    store: Store,
+    article: Article,
+    *,
+    current: str | None = None,
+    line_keys: Mapping[str, LineKey | None] | None = None,
+) -> TemplateClean:
     """Remove ``article``'s site template lines, counting the article itself once.
 
     ``article.text`` is the source text (after the rules). ``current`` is the article's
     stored hash when it is already in the store (re-cleaning); a new page whose source text
-    was seen before is recognised through ``article_sources``.
+    was seen before is recognised through ``article_sources``. ``line_keys`` maps lines to
+    their :func:`line_key`, computed elsewhere (an extraction worker; see
+    :func:`line_keys_of`); lines it lacks are keyed here.
     """
+    keyed = line_keys or {}
+
+    def key_of(line: str) -> LineKey | None:
+        return keyed[line] if line in keyed else line_key(line)
+
     source = article.text
     site = site_key(article.url, article.site)
     if current is not None:
@@ -208,13 +229,13 @@ def clean_article(store: Store, article: Article, *, current: str | None = None)
         return TemplateClean(article, None, source)
     known = current or store.article_for_source(content_hash(source))
     lines = source.split("\n")
-    keys = [line_key(line) for line in lines]
+    keys = [key_of(line) for line in lines]
     distinct = {k.line_id: k for k in keys if k is not None}
     # Lines the rules already took out still count as this page's lines: a site's template
     # line that a rule catches on some pages (at the end of the text, say) and not on others
     # (in the middle) must reach its count on all of them.
     for gone in article.removed:
-        key = line_key(gone.text)
+        key = key_of(gone.text)
         if key is not None:
             distinct.setdefault(key.line_id, key)
     counted = store.line_counts(site, list(distinct), exclude=known)

@@ -29,15 +29,16 @@ import logging
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
 from newsmill.crawl.state import CrawlRun
-from newsmill.pipeline import Analysis, Document, analyze, record
+from newsmill.pipeline import Analysis, Document, analyze, record, sketch_keys, template_clean
 from newsmill.store import DEFAULT_DB_PATH, Store, utcnow
 from newsmill.urls import normalize_url, same_site
 
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Pages queued per worker. Enough to keep every worker busy while the reactor hands out
 # the next page; small enough that memory stays bounded (a median news page is ~110 KB).
@@ -154,6 +157,7 @@ class NewsmillPipeline:
             last_modified=adapter.get("last_modified"),
         )
         analysis = _trusted_canonical(doc, await self._analyze(doc))
+        analysis = await self._sketch_cleaned_text(doc, analysis)
         outcome = record(self.run.store, doc, analysis, run_id=self.run.run_id, seen_at=utcnow())
         self.run.after_record(outcome, also_urls=[doc.input, *(adapter.get("redirect_urls") or [])])
         if self.stats:
@@ -167,18 +171,46 @@ class NewsmillPipeline:
         return item
 
     async def _analyze(self, doc: Document) -> Analysis:
-        if self._pool is None or self._slots is None:
+        if self._pool is None:
             return analyze(doc)
+        try:
+            return await self._in_pool(analyze, doc)
+        except BrokenProcessPool:
+            return Analysis(None, "worker-crashed", "the extraction process died")
+
+    async def _sketch_cleaned_text(self, doc: Document, analysis: Analysis) -> Analysis:
+        """When the site's template lines change the text, sketch that text in the pool too.
+
+        The worker sketched the text it extracted; the text stored is that text without the
+        site's template lines, known only here. Sketching it (the heaviest step of
+        :func:`~newsmill.pipeline.record`) in the pool keeps it out of the reactor process.
+        ``record`` cleans again, and computes the sketch itself if the outcome differs.
+        """
+        if self._pool is None or analysis.article is None or self.run is None:
+            return analysis
+        cleaned = template_clean(self.run.store, doc, analysis).article
+        if cleaned.hash in analysis.prepared.sketches:
+            return analysis
+        try:
+            extra = await self._in_pool(sketch_keys, cleaned.text)
+        except BrokenProcessPool:
+            return analysis
+        sketches = {**analysis.prepared.sketches, **extra}
+        prepared = dataclasses.replace(analysis.prepared, sketches=sketches)
+        return dataclasses.replace(analysis, prepared=prepared)
+
+    async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
+        assert self._pool is not None and self._slots is not None
         async with self._slots:
             try:
-                return await asyncio.wrap_future(self._pool.submit(analyze, doc))
+                return await asyncio.wrap_future(self._pool.submit(fn, *args))
             except BrokenProcessPool:
                 # A worker died (out of memory, a crash in a C library). Replace the pool
-                # so the crawl goes on; this page is recorded as failed.
-                logger.error("extraction worker died on %s; restarting the pool", doc.input)
+                # so the crawl goes on; the caller records this page as failed.
+                logger.error("extraction worker died on %s; restarting the pool", args[0])
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = make_pool(self.workers)
-                return Analysis(None, "worker-crashed", "the extraction process died")
+                raise
 
 
 def _trusted_canonical(doc: Document, analysis: Analysis) -> Analysis:
