@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import random
 from pathlib import Path
@@ -247,7 +248,7 @@ def test_adding_again_changes_nothing(store):
     def snapshot():
         return [
             store.db.execute(f"select * from {t} order by 1, 2").fetchall()
-            for t in ("neardup_docs", "neardup_bands", "neardup_links")
+            for t in ("neardup_docs", "neardup_bands", "neardup_pending", "neardup_links")
         ] + [store.db.execute("select hash, cluster from articles order by 1").fetchall()]
 
     before = snapshot()
@@ -256,14 +257,20 @@ def test_adding_again_changes_nothing(store):
     assert snapshot() == before
 
 
-def test_remove_splits_a_cluster_held_together_by_one_article(store):
+@pytest.mark.parametrize("merged", [False, True], ids=["pending", "merged"])
+def test_remove_splits_a_cluster_held_together_by_one_article(store, merged):
     a, b, c = _bridge_texts()
     index = NearDupIndex(store.db)
     ha, _ = add(store, index, a, RUN1)
     hb, _ = add(store, index, b, RUN1)
     hc, _ = add(store, index, c, RUN1)
     assert len({index.cluster_of(h) for h in (ha, hb, hc)}) == 1
+    if merged:
+        assert index.merge_pending() == 3
+    doc = store.db.execute("select id from neardup_docs where hash = ?", [hb]).fetchone()[0]
     index.remove(hb)
+    for table in ("neardup_bands", "neardup_pending"):
+        assert not store.db.execute(f"select 1 from {table} where doc = ?", [doc]).fetchone()
     assert index.cluster_of(ha) == ha
     assert index.cluster_of(hc) == hc
     assert index.cluster_of(hb) == hb
@@ -288,6 +295,7 @@ def test_remove_without_text_scans_the_bands(store):
     index = NearDupIndex(store.db)
     original, _ = add(store, index, WIRE)
     variant, _ = add(store, index, VARIANTS["editor's note"], RUN2)
+    index.merge_pending()
     store.db.execute("update articles set text = '' where hash = ?", [variant])
     index.remove(variant, text=None)
     assert store.db.execute("select count(distinct doc) from neardup_bands").fetchone()[0] == 1
@@ -383,3 +391,118 @@ def test_a_moved_article_keeps_its_cluster_under_its_new_hash(store):
     assert merged and target == new_original
     assert store.db["articles"].count == 1
     assert store.db.execute("select count(*) from neardup_links").fetchone()[0] == 0
+
+
+# -- where the bands live: pending rows, the merged table, the Bloom filter ----------------
+
+
+def test_matches_are_found_in_pending_and_merged_rows_alike(store):
+    index = NearDupIndex(store.db)
+    original, _ = add(store, index, WIRE)
+    assert index.merge_pending() == 1
+    assert store.db.execute("select count(*) from neardup_pending").fetchone()[0] == 0
+    _, match = add(
+        store, index, VARIANTS["new headline and boilerplate"], RUN2
+    )  # against merged rows
+    assert match is not None and match.matched == original
+    _, match = add(store, index, VARIANTS["typo fixes"], RUN2)  # merged and pending rows
+    assert match is not None and match.cluster == original
+    unrelated, match = add(store, index, OTHER_STORY, RUN2)
+    assert match is None and index.cluster_of(unrelated) == unrelated
+
+
+def test_pending_rows_merge_by_themselves(store, monkeypatch):
+    monkeypatch.setattr(neardup, "MERGE_AT", 3)
+    index = NearDupIndex(store.db)
+    original, _ = add(store, index, WIRE)
+    for i, text in enumerate(_unrelated_texts(4)):
+        add(store, index, text, RUN1)
+        pending = store.db.execute("select count(*) from neardup_pending").fetchone()[0]
+        assert pending == (i + 2) % 3
+    _, match = add(store, index, VARIANTS["editor's note"], RUN2)
+    assert match is not None and match.matched == original
+
+
+def test_two_processes_see_each_others_bands(tmp_path):
+    with Store.open(tmp_path / "news.db") as one, Store.open(tmp_path / "news.db") as two:
+        index_one, index_two = NearDupIndex(one.db), NearDupIndex(two.db)
+        original, _ = add(one, index_one, WIRE)
+        _, match = add(two, index_two, VARIANTS["typo fixes"], RUN2)  # pending, other process
+        assert match is not None and match.matched == original
+        index_one.merge_pending()
+        _, match = add(
+            two, index_two, VARIANTS["new headline and boilerplate"], RUN2
+        )  # merged by the other
+        assert match is not None and match.cluster == original
+        removed, _ = add(one, index_one, VARIANTS["editor's note"], RUN2)
+        index_two.remove(removed)
+        _, match = add(one, index_one, VARIANTS["paragraph dropped"], RUN2)
+        assert match is not None and match.matched != removed
+
+
+def test_bloom_filter_has_no_false_negatives_and_few_false_positives():
+    rng = random.Random(5)
+    keys = [rng.randrange(-(1 << 47), 1 << 47) for _ in range(30_000)]
+    vectorized = neardup.BloomFilter.sized_for(len(keys))
+    vectorized.add_many(keys)  # numpy
+    one_by_one = neardup.BloomFilter.sized_for(len(keys))
+    for key in keys:
+        one_by_one.add(key)
+    assert vectorized.data == one_by_one.data
+    assert all(key in vectorized for key in keys)
+    others = [rng.randrange(-(1 << 47), 1 << 47) for _ in range(30_000)]
+    assert sum(key in vectorized for key in others) < 0.01 * len(others)
+
+
+def test_filter_is_rebuilt_larger_when_the_table_outgrows_it(store, monkeypatch):
+    monkeypatch.setattr(neardup, "FILTER_MIN_BYTES", 64)
+    monkeypatch.setattr(neardup, "FILTER_CHUNK", 64)
+    index = NearDupIndex(store.db)
+    original, _ = add(store, index, WIRE)
+    for text in _unrelated_texts(6):
+        add(store, index, text, RUN1)
+    index.merge_pending()
+    bits = json.loads(
+        store.db.execute("select value from neardup_meta where key = 'filter'").fetchone()[0]
+    )["bits"]
+    assert bits > 64 * 8
+    keys = [k for (k,) in store.db.execute("select key from neardup_bands")]
+    bloom = NearDupIndex(store.db)._sync().filter
+    assert all(key in bloom for key in keys)
+    _, match = add(store, index, VARIANTS["typo fixes"], RUN2)
+    assert match is not None and match.matched == original
+
+
+def test_rows_loaded_behind_the_index_back_are_found_after_rebuild_filter(store):
+    index = NearDupIndex(store.db)
+    original = put(store, WIRE)
+    sketch = Sketch.of(WIRE)
+    doc = store.db.execute(
+        "insert into neardup_docs (hash, shingles) values (?, ?)",
+        [original, sketch.shingle_count],
+    ).lastrowid
+    store.db.conn.executemany(
+        "insert into neardup_bands (key, doc) values (?, ?)", [(k, doc) for k in sketch.keys]
+    )
+    index.rebuild_filter()
+    _, match = add(store, index, VARIANTS["typo fixes"], RUN2)
+    assert match is not None and match.matched == original
+
+
+def _unrelated_texts(n: int) -> list[str]:
+    rng = random.Random(n)
+    words = [
+        "harbour",
+        "council",
+        "budget",
+        "frost",
+        "vineyard",
+        "tram",
+        "library",
+        "museum",
+        "bakery",
+        "quota",
+    ]
+    return [
+        " ".join(rng.choice(words) + str(rng.randrange(10**6)) for _ in range(80)) for _ in range(n)
+    ]
