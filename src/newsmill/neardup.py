@@ -622,12 +622,17 @@ class NearDupIndex:
         row = self.db.execute("select value from neardup_meta where key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
-    def _bump_generation(self) -> None:
+    def _bump_generation(self, keep: _LoadedBands | None = None) -> None:
+        """Tell other processes to read the band store again. ``keep``: this process's
+        state, already updated by the caller, stays valid (no reload here)."""
+        generation = self._generation() + 1
         self.db.execute(
             "insert or replace into neardup_meta (key, value) values ('generation', ?)",
-            [str(self._generation() + 1)],
+            [str(generation)],
         )
-        self._bands = None
+        if keep is not None:
+            keep.generation = generation
+        self._bands = keep
 
     def _load_filter(self) -> BloomFilter:
         row = self.db.execute("select value from neardup_meta where key = 'filter'").fetchone()
@@ -693,13 +698,15 @@ class NearDupIndex:
             bloom = bands.filter
             if bloom.keys + len(rows) > bloom.capacity:
                 self.db.execute("delete from neardup_meta where key = 'filter'")
-                self._build_filter()
+                bloom = self._build_filter()
             else:
                 bloom.add_many([key for key, _ in rows])
                 self._save_filter(bloom)
             self.db.execute("delete from neardup_pending")
             moved = len(bands.pending_docs)
-            self._bump_generation()
+            emptied = _LoadedBands(bands.generation, bloom)
+            emptied.upto = bands.upto
+            self._bump_generation(keep=emptied)
             return moved
 
     def _merge(self, clusters: list[str], article_hash: str, first_seen: str) -> str:
@@ -735,10 +742,12 @@ class NearDupIndex:
             row = self.db.execute(
                 "select id from neardup_docs where hash = ?", [article_hash]
             ).fetchone()
-            if row and row[0] in self._sync().pending_docs:
+            bands = self._sync()
+            if row and row[0] in bands.pending_docs:
                 self.db.execute("delete from neardup_pending where doc = ?", [row[0]])
                 self.db.execute("delete from neardup_docs where id = ?", [row[0]])
-                self._bump_generation()
+                bands.remove_pending(row[0])
+                self._bump_generation(keep=bands)
             elif row:
                 text = text if text is not None else self._text(article_hash)
                 if text is not None and content_hash(text) == article_hash:
@@ -894,6 +903,14 @@ class _LoadedBands:
         self.pending: dict[int, list[int]] = {}  # key -> docs
         self.pending_docs: dict[int, list[int]] = {}  # doc -> keys
         self.upto = 0  # the highest pending doc read
+
+    def remove_pending(self, doc: int) -> None:
+        for key in self.pending_docs.pop(doc, []):
+            docs = self.pending.get(key, [])
+            if doc in docs:
+                docs.remove(doc)
+            if not docs:
+                self.pending.pop(key, None)
 
     def add_pending(self, doc: int, keys: list[int]) -> None:
         if doc in self.pending_docs:
