@@ -17,7 +17,9 @@ How a new article is checked (:meth:`NearDupIndex.add`):
    main bands.
 3. Each band becomes one 48-bit integer key in ``neardup_bands``, a ``WITHOUT ROWID``
    table whose primary key (key, doc) is the index: one indexed lookup per band finds every
-   stored article that shares it, without loading the store into memory.
+   stored article that shares it, without loading the store into memory. Recent articles'
+   bands wait in a small pending log first, and lookups in the big table are skipped when
+   a Bloom filter says the key is not there (see "Where the bands live" below).
 4. Candidates are verified on the stored texts, exactly: *near* when the Jaccard similarity
    of the shingle sets is at least :data:`NEAR_THRESHOLD`; *containment* when the shorter
    text is a copy of the beginning of the longer (a teaser, a truncated copy) at
@@ -29,10 +31,13 @@ How a new article is checked (:meth:`NearDupIndex.add`):
 
 Tables (created by :func:`create_tables`; ``articles`` belongs to the store):
 
-``neardup_docs``   one row per indexed article: a small integer id for the band table
-``neardup_bands``  (key, doc): the LSH bands
-``neardup_links``  (article, matched, similarity, kind): why an article joined a cluster
-``neardup_meta``   the parameters the signatures were made with
+``neardup_docs``     one row per indexed article: a small integer id for the band table
+``neardup_bands``    (key, doc): the LSH bands, merged and indexed
+``neardup_pending``  (doc, keys): bands of recent articles, not merged yet
+``neardup_filter``   a Bloom filter over the keys of ``neardup_bands``, in 1 MB chunks
+``neardup_links``    (article, matched, similarity, kind): why an article joined a cluster
+``neardup_meta``     the parameters the signatures were made with, the filter's size, and
+                     a generation number that changes when pending rows are merged or removed
 """
 
 from __future__ import annotations
@@ -646,10 +651,10 @@ class NearDupIndex:
             return self._build_filter()
         return BloomFilter(data, meta["keys"])
 
-    def _build_filter(self, extra: int = 0) -> BloomFilter:
+    def _build_filter(self) -> BloomFilter:
         """A filter over every key of ``neardup_bands``, saved (a full scan of the table)."""
         (count,) = self.db.execute("select count(*) from neardup_bands").fetchone()
-        bloom = BloomFilter.sized_for(2 * (count + extra))
+        bloom = BloomFilter.sized_for(count)
         batch: list[int] = []
         for (key,) in self.db.execute("select key from neardup_bands"):
             batch.append(key)
