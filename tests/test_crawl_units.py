@@ -47,10 +47,25 @@ REPO = Path(__file__).resolve().parents[1]
         ("mailto:desk@example.com", None),
         ("javascript:alert(1)", None),
         ("http://[::1]:8000/x", "http://[::1]:8000/x"),
+        # malformed: ignored, never an exception
+        ("http://[::1", None),
+        ("http://exa mple.com/x", None),
+        ("http://a..example/x", None),
+        ("http://example.com:99999/x", None),
+        ("data:text/html;base64,PGgxPg==", None),
+        ("file:///etc/passwd", None),
     ],
 )
 def test_normalize_url(raw, expected):
     assert normalize_url(raw) == expected
+    assert normalize_url(raw, "https://a.example/news/") == expected
+
+
+def test_normalize_relative_url():
+    base = "https://a.example/news/section/"
+    assert normalize_url("../2024/05/a-b-c", base) == "https://a.example/news/2024/05/a-b-c"
+    assert normalize_url("//b.example/x", base) == "https://b.example/x"
+    assert normalize_url("  /x  ", base) == "https://a.example/x"
 
 
 @given(st.text(alphabet="abc/?=&.%:#_-utm", max_size=30))
