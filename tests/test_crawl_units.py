@@ -193,6 +193,20 @@ def test_parse_sitemaps():
         maybe_gunzip(gzip.compress(b"x" * 2_000_000), 1_000_000)
 
 
+def test_feed_and_sitemap_link_limits():
+    items = "".join(f"<item><link>/2024/05/item-{i}</link></item>" for i in range(50))
+    feed = f"<rss><channel>{items}</channel></rss>".encode()
+    assert len(parse_feed(feed, "https://a.example/")) == 50
+    links = parse_feed(feed, "https://a.example/", limit=10)
+    assert [link.url for link in links] == [
+        f"https://a.example/2024/05/item-{i}" for i in range(10)
+    ]
+    assert len(parse_feed(JSON_FEED, "https://a.example/", limit=0)) == 0
+    entries = "".join(f"<url><loc>/p/{i}</loc></url>" for i in range(50))
+    sitemap = f"<urlset>{entries}</urlset>".encode()
+    assert len(parse_sitemap(sitemap, "https://a.example/", limit=7)[1]) == 7
+
+
 def test_xml_bomb_is_refused_quickly():
     started = time.monotonic()
     with pytest.raises(UnsafeXML):
