@@ -297,7 +297,11 @@ def test_addon_sets_defaults_at_addon_priority():
     assert dict(settings["ITEM_PIPELINES"]) == {
         "newsmill.crawl.pipelines.NewsmillPipeline": 300  # not added twice
     }
-    assert "newsmill.crawl.middlewares.SafeAddressMiddleware" in settings["DOWNLOADER_MIDDLEWARES"]
+    middlewares = settings["DOWNLOADER_MIDDLEWARES"]
+    assert "newsmill.crawl.middlewares.SafeAddressMiddleware" in middlewares
+    # newsmill's robots.txt middleware (RFC 9309 on 5xx) replaces Scrapy's
+    assert middlewares["scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"] is None
+    assert middlewares["newsmill.crawl.middlewares.RobotsTxtMiddleware"] == 100
 
 
 def test_pipeline_not_configured_when_disabled():

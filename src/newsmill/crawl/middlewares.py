@@ -1,4 +1,5 @@
-"""Downloader middlewares: refuse unsafe addresses, honour Retry-After."""
+"""Downloader middlewares: refuse unsafe addresses, honour Retry-After, read robots.txt
+failures as RFC 9309 says."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.downloadermiddlewares.robotstxt import (
+    RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware,
+)
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
+from twisted.internet.defer import Deferred
 
 from newsmill.urls import AddressPolicy, host_of
 
@@ -21,6 +28,7 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.robotstxt import RobotParser
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +36,10 @@ logger = logging.getLogger(__name__)
 class RefusedRequest(IgnoreRequest):
     """A request newsmill will not send; ``reason`` is the ledger slug."""
 
-    def __init__(self, reason: str, url: str) -> None:
+    def __init__(self, reason: str, url: str, detail: str = "") -> None:
         super().__init__(f"refused ({reason}): {url}")
         self.reason = reason
+        self.detail = detail
 
 
 def address_policy(crawler: Crawler) -> AddressPolicy:
@@ -178,3 +187,71 @@ class RetryAfterMiddleware:
         slot.delay = delay / (1 - slot.jitter) if 0 < slot.jitter < 1 else delay
         slot.lastseen = max(slot.lastseen, monotonic())
         return old
+
+
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+
+class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, reading a robots.txt that fails as RFC 9309 says.
+
+    Scrapy parses whatever answers a robots.txt request (a 500 error page included) and
+    takes a download error as "no robots.txt": both let every URL of the site through.
+    RFC 9309 section 2.3.1.4: if robots.txt is unreachable because of a server or network
+    error, the crawler MUST assume complete disallow. So a 5xx (after the usual retries), a
+    429 (which Google also reads as a server error), a timeout or a refused connection
+    disallow the whole site for the run; every request to it is refused with reason
+    ``robots`` and a detail saying why. A 4xx (section 2.3.1.3: "unavailable") means no
+    rules (Scrapy would parse the error page), as do too many redirects (section 2.3.1.2).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._unreachable: dict[str, str] = {}
+        _quiet_scrapy_robots_errors()
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status >= 500 or response.status == 429:
+            self._stats.inc_value("robotstxt/response_count")
+            self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+            self._disallow_all(netloc, f"robots.txt answered {response.status}")
+            return
+        if 400 <= response.status < 500:
+            response = response.replace(body=b"")  # no rules, whatever the error page says
+        await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        if isinstance(exc, IgnoreRequest):
+            super()._robots_error(exc, netloc)
+            return
+        self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+        self._disallow_all(netloc, f"robots.txt unreachable ({type(exc).__name__}: {exc})")
+
+    def _disallow_all(self, netloc: str, why: str) -> None:
+        logger.warning("%s: assuming complete disallow for %s (RFC 9309)", why, netloc)
+        self._unreachable[netloc] = why[:200]
+        parser = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
+        waiting = self._parsers[netloc]
+        self._parsers[netloc] = parser
+        if isinstance(waiting, Deferred):
+            waiting.callback(parser)
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        why = self._unreachable.get(urlparse_cached(request).netloc)
+        if why is not None:
+            self._stats.inc_value("robotstxt/forbidden")
+            raise RefusedRequest("robots", request.url, f"{why}: complete disallow (RFC 9309)")
+        super().process_request_2(rp, request)
+
+
+def _quiet_scrapy_robots_errors() -> None:
+    """Scrapy logs a robots.txt download error at ERROR with a traceback; newsmill logs
+    one warning line instead (a traceback per unreachable site makes cron send mail)."""
+    scrapy_logger = logging.getLogger("scrapy.downloadermiddlewares.robotstxt")
+    if not any(isinstance(f, _RobotsErrorFilter) for f in scrapy_logger.filters):
+        scrapy_logger.addFilter(_RobotsErrorFilter())
+
+
+class _RobotsErrorFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Error downloading")

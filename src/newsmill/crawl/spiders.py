@@ -476,7 +476,7 @@ def classify_failure(failure: Failure) -> tuple[str, str, str]:
     if isinstance(exc, HttpError):
         return "failed", f"http-{exc.response.status}", ""
     if isinstance(exc, RefusedRequest):
-        return "skipped", exc.reason, ""
+        return "skipped", exc.reason, exc.detail
     if isinstance(exc, StopDownload):
         response = getattr(exc, "response", None)
         ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") if response else ""
