@@ -8,6 +8,7 @@ import datetime as dt
 import email.utils
 import logging
 import socket
+from collections import Counter
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from newsmill.urls import AddressPolicy, host_of
 
@@ -122,13 +124,20 @@ def parse_retry_after(value: str | bytes | None, now: dt.datetime | None = None)
 
 
 class RetryAfterMiddleware:
-    """Honour ``Retry-After`` on 429 and 503 responses.
+    """Honour ``Retry-After`` on 429 and 503 responses, and give up on a site that keeps
+    answering them.
 
     The site's download slot is slowed to the requested delay (so every request to that
     site waits, not just the retried one) and the request is retried within the usual
     ``RETRY_TIMES`` budget. A wait longer than ``NEWSMILL_RETRY_AFTER_MAX`` seconds gives
     up at once: the page is retried on a later run. Sits just before Scrapy's
     RetryMiddleware, which would otherwise retry immediately.
+
+    After ``NEWSMILL_RATE_LIMIT_GIVE_UP`` 429/503 answers in a row from one site (its
+    download slot), newsmill stops asking it for the rest of the run: the requests waiting
+    for that site, and any new ones, are refused as ``rate-limited``. Otherwise a site that
+    answers every request with 429 and ``Retry-After: 60`` would hold a crawl of 500 pages
+    for a day.
     """
 
     STATUSES = (429, 503)
@@ -136,21 +145,38 @@ class RetryAfterMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.max_wait = crawler.settings.getfloat("NEWSMILL_RETRY_AFTER_MAX", 120.0)
+        self.give_up_after = crawler.settings.getint("NEWSMILL_RATE_LIMIT_GIVE_UP", 8)
         self._slowed: dict[str, float] = {}
+        self._in_a_row = Counter[str]()
+        self._given_up: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
         return cls(crawler)
 
+    def process_request(self, request: Request) -> None:
+        if not self._given_up:
+            return
+        why = self._given_up.get(self._slot_key(request))
+        if why is not None:
+            raise RefusedRequest("rate-limited", request.url, why)
+
     def process_response(self, request: Request, response: Response) -> Request | Response:
         slot_key = request.meta.get("download_slot")
         if response.status not in self.STATUSES:
+            self._in_a_row.pop(slot_key, None)
             if slot_key in self._slowed and 200 <= response.status < 300:
                 slot = self._slot(slot_key)
                 old = self._slowed.pop(slot_key)
                 if slot is not None:
                     slot.delay = old
             return response
+        if slot_key is not None and self.give_up_after > 0:
+            self._in_a_row[slot_key] += 1
+            if slot_key in self._given_up or self._in_a_row[slot_key] >= self.give_up_after:
+                self._give_up(slot_key, response.status)
+                request.meta["dont_retry"] = True
+                return response
         wait = parse_retry_after(response.headers.get("Retry-After"))
         if wait is None or request.meta.get("dont_retry"):
             return response
@@ -172,6 +198,27 @@ class RetryAfterMiddleware:
             self.crawler.stats.inc_value("newsmill/retry_after")
         logger.info("%s asks to wait %.1fs (Retry-After): %s", host_of(request.url), wait, request)
         return retry
+
+    def _give_up(self, key: str, status: int) -> None:
+        """Refuse every request to the site for the rest of the run, queued ones included."""
+        if key in self._given_up:
+            return
+        why = f"{self._in_a_row[key]} answers of 429 or 503 in a row (the last: {status})"
+        self._given_up[key] = why
+        logger.warning("%s: %s; not asking it again this run", key, why)
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("newsmill/rate_limited_sites")
+        slot = self._slot(key)
+        while slot is not None and slot.queue:
+            queued, deferred = slot.queue.popleft()
+            deferred.errback(Failure(RefusedRequest("rate-limited", queued.url, why)))
+
+    def _slot_key(self, request: Request) -> str | None:
+        key = request.meta.get("download_slot")
+        engine = self.crawler.engine
+        if key is None and engine is not None:
+            key = engine.downloader.get_slot_key(request)
+        return key
 
     def _slot(self, key: str) -> Any:
         engine = self.crawler.engine
