@@ -47,10 +47,25 @@ REPO = Path(__file__).resolve().parents[1]
         ("mailto:desk@example.com", None),
         ("javascript:alert(1)", None),
         ("http://[::1]:8000/x", "http://[::1]:8000/x"),
+        # malformed: ignored, never an exception
+        ("http://[::1", None),
+        ("http://exa mple.com/x", None),
+        ("http://a..example/x", None),
+        ("http://example.com:99999/x", None),
+        ("data:text/html;base64,PGgxPg==", None),
+        ("file:///etc/passwd", None),
     ],
 )
 def test_normalize_url(raw, expected):
     assert normalize_url(raw) == expected
+    assert normalize_url(raw, "https://a.example/news/") == expected
+
+
+def test_normalize_relative_url():
+    base = "https://a.example/news/section/"
+    assert normalize_url("../2024/05/a-b-c", base) == "https://a.example/news/2024/05/a-b-c"
+    assert normalize_url("//b.example/x", base) == "https://b.example/x"
+    assert normalize_url("  /x  ", base) == "https://a.example/x"
 
 
 @given(st.text(alphabet="abc/?=&.%:#_-utm", max_size=30))
@@ -178,6 +193,20 @@ def test_parse_sitemaps():
         maybe_gunzip(gzip.compress(b"x" * 2_000_000), 1_000_000)
 
 
+def test_feed_and_sitemap_link_limits():
+    items = "".join(f"<item><link>/2024/05/item-{i}</link></item>" for i in range(50))
+    feed = f"<rss><channel>{items}</channel></rss>".encode()
+    assert len(parse_feed(feed, "https://a.example/")) == 50
+    links = parse_feed(feed, "https://a.example/", limit=10)
+    assert [link.url for link in links] == [
+        f"https://a.example/2024/05/item-{i}" for i in range(10)
+    ]
+    assert len(parse_feed(JSON_FEED, "https://a.example/", limit=0)) == 0
+    entries = "".join(f"<url><loc>/p/{i}</loc></url>" for i in range(50))
+    sitemap = f"<urlset>{entries}</urlset>".encode()
+    assert len(parse_sitemap(sitemap, "https://a.example/", limit=7)[1]) == 7
+
+
 def test_xml_bomb_is_refused_quickly():
     started = time.monotonic()
     with pytest.raises(UnsafeXML):
@@ -268,7 +297,11 @@ def test_addon_sets_defaults_at_addon_priority():
     assert dict(settings["ITEM_PIPELINES"]) == {
         "newsmill.crawl.pipelines.NewsmillPipeline": 300  # not added twice
     }
-    assert "newsmill.crawl.middlewares.SafeAddressMiddleware" in settings["DOWNLOADER_MIDDLEWARES"]
+    middlewares = settings["DOWNLOADER_MIDDLEWARES"]
+    assert "newsmill.crawl.middlewares.SafeAddressMiddleware" in middlewares
+    # newsmill's robots.txt middleware (RFC 9309 on 5xx) replaces Scrapy's
+    assert middlewares["scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"] is None
+    assert middlewares["newsmill.crawl.middlewares.RobotsTxtMiddleware"] == 100
 
 
 def test_pipeline_not_configured_when_disabled():

@@ -180,10 +180,13 @@ def parse_date(value: str | None) -> dt.datetime | None:
     return parsed.astimezone(dt.UTC)
 
 
-def parse_sitemap(body: bytes, base_url: str) -> tuple[bool, list[Link]]:
+def parse_sitemap(
+    body: bytes, base_url: str, *, limit: int | None = None
+) -> tuple[bool, list[Link]]:
     """``(is_index, links)`` of a sitemap or sitemap index (Google News sitemaps included).
 
-    An entry's lastmod is ``<lastmod>``, else ``<news:publication_date>``.
+    An entry's lastmod is ``<lastmod>``, else ``<news:publication_date>``. At most ``limit``
+    links are returned (the first ones).
     """
     root = parse_xml(body)
     kind = _local(root.tag)
@@ -192,6 +195,8 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[bool, list[Link]]:
     entry_name = "url" if kind == "urlset" else "sitemap"
     links: list[Link] = []
     for entry in _children(root, entry_name):
+        if limit is not None and len(links) >= limit:
+            break
         loc = _text(entry, "loc")
         url = normalize_url(loc, base_url) if loc else None
         if not url:
@@ -204,15 +209,17 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[bool, list[Link]]:
     return kind == "sitemapindex", links
 
 
-def parse_feed(body: bytes, base_url: str) -> list[Link]:
-    """The item links of an RSS (0.9x, 1.0, 2.0), Atom or JSON feed."""
+def parse_feed(body: bytes, base_url: str, *, limit: int | None = None) -> list[Link]:
+    """The item links of an RSS (0.9x, 1.0, 2.0), Atom or JSON feed (the first ``limit``)."""
     if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-        return _parse_json_feed(body, base_url)
+        return _parse_json_feed(body, base_url)[:limit]
     root = parse_xml(body)
     kind = _local(root.tag)
     links: list[Link] = []
     if kind == "feed":  # Atom
         for entry in _children(root, "entry"):
+            if limit is not None and len(links) >= limit:
+                break
             href = None
             for link in _children(entry, "link"):
                 if link.get("rel", "alternate") == "alternate" and link.get("href"):
@@ -223,8 +230,9 @@ def parse_feed(body: bytes, base_url: str) -> list[Link]:
         return links
     if kind not in ("rss", "rdf"):
         raise ValueError(f"not a feed (root element {kind!r})")
-    items = list(root.iter("{*}item"))
-    for item in items:
+    for item in root.iter("{*}item"):
+        if limit is not None and len(links) >= limit:
+            break
         href = _text(item, "link")
         if not href:
             for guid in _children(item, "guid"):

@@ -60,6 +60,8 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_", "pk_", "piwik_", "mtm_", "hsa_")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Host name labels as found in the wild (underscores included), dot-separated, none empty.
+_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 
 
 def normalize_url(url: str, base: str | None = None) -> str | None:
@@ -69,9 +71,9 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
     'https://example.com/a/b?id=3'
     """
     url = url.strip()
-    if base:
-        url = urljoin(base, url)
     try:
+        if base:
+            url = urljoin(base, url)  # raises ValueError on a malformed URL ("http://[::1")
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
@@ -113,13 +115,17 @@ def remove_dot_segments(path: str) -> str:
 
 
 def _idna(host: str) -> str | None:
+    """The ASCII form of a host name, or None when it is not a valid host (a space in it,
+    an empty label, an IPv6 literal that does not parse)."""
     host = host.lower()
-    if host.isascii():
-        return host
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    if ":" in host:
+        return host if ip_literal(host) else None
+    return host if _HOST.fullmatch(host) else None
 
 
 def _strip_tracking(query: str) -> str:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 PIPELINE = "newsmill.crawl.pipelines.NewsmillPipeline"
 SAFE_ADDRESS = "newsmill.crawl.middlewares.SafeAddressMiddleware"
 RETRY_AFTER = "newsmill.crawl.middlewares.RetryAfterMiddleware"
+ROBOTS = "newsmill.crawl.middlewares.RobotsTxtMiddleware"
+SCRAPY_ROBOTS = "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"
 
 DEFAULT_CONTACT = "https://pypi.org/project/newsmill/"
 
@@ -73,6 +75,12 @@ class Addon:
         # robots.txt. RetryAfter sits after RetryMiddleware (550) so it sees responses first.
         _setdefault(settings, "DOWNLOADER_MIDDLEWARES", SAFE_ADDRESS, 50)
         _setdefault(settings, "DOWNLOADER_MIDDLEWARES", RETRY_AFTER, 560)
+        # newsmill's robots.txt middleware replaces Scrapy's (RFC 9309 on errors), unless
+        # the project configured Scrapy's own.
+        downloader = settings["DOWNLOADER_MIDDLEWARES"]
+        if SCRAPY_ROBOTS not in downloader:
+            downloader[SCRAPY_ROBOTS] = None
+            _setdefault(settings, "DOWNLOADER_MIDDLEWARES", ROBOTS, 100)
         _setdefault(settings, "SPIDER_MIDDLEWARES", SAFE_ADDRESS, 50)
         for name, value in POLITE_DEFAULTS.items():
             settings.set(name, value, "addon")

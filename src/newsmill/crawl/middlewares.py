@@ -1,4 +1,5 @@
-"""Downloader middlewares: refuse unsafe addresses, honour Retry-After."""
+"""Downloader middlewares: refuse unsafe addresses, honour Retry-After, read robots.txt
+failures as RFC 9309 says."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ import datetime as dt
 import email.utils
 import logging
 import socket
+from collections import Counter
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.downloadermiddlewares.robotstxt import (
+    RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware,
+)
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from newsmill.urls import AddressPolicy, host_of
 
@@ -21,6 +30,7 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.robotstxt import RobotParser
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +38,10 @@ logger = logging.getLogger(__name__)
 class RefusedRequest(IgnoreRequest):
     """A request newsmill will not send; ``reason`` is the ledger slug."""
 
-    def __init__(self, reason: str, url: str) -> None:
+    def __init__(self, reason: str, url: str, detail: str = "") -> None:
         super().__init__(f"refused ({reason}): {url}")
         self.reason = reason
+        self.detail = detail
 
 
 def address_policy(crawler: Crawler) -> AddressPolicy:
@@ -113,13 +124,20 @@ def parse_retry_after(value: str | bytes | None, now: dt.datetime | None = None)
 
 
 class RetryAfterMiddleware:
-    """Honour ``Retry-After`` on 429 and 503 responses.
+    """Honour ``Retry-After`` on 429 and 503 responses, and give up on a site that keeps
+    answering them.
 
     The site's download slot is slowed to the requested delay (so every request to that
     site waits, not just the retried one) and the request is retried within the usual
     ``RETRY_TIMES`` budget. A wait longer than ``NEWSMILL_RETRY_AFTER_MAX`` seconds gives
     up at once: the page is retried on a later run. Sits just before Scrapy's
     RetryMiddleware, which would otherwise retry immediately.
+
+    After ``NEWSMILL_RATE_LIMIT_GIVE_UP`` 429/503 answers in a row from one site (its
+    download slot), newsmill stops asking it for the rest of the run: the requests waiting
+    for that site, and any new ones, are refused as ``rate-limited``. Otherwise a site that
+    answers every request with 429 and ``Retry-After: 60`` would hold a crawl of 500 pages
+    for a day.
     """
 
     STATUSES = (429, 503)
@@ -127,21 +145,38 @@ class RetryAfterMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.max_wait = crawler.settings.getfloat("NEWSMILL_RETRY_AFTER_MAX", 120.0)
+        self.give_up_after = crawler.settings.getint("NEWSMILL_RATE_LIMIT_GIVE_UP", 8)
         self._slowed: dict[str, float] = {}
+        self._in_a_row = Counter[str]()
+        self._given_up: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
         return cls(crawler)
 
+    def process_request(self, request: Request) -> None:
+        if not self._given_up:
+            return
+        why = self._given_up.get(self._slot_key(request))
+        if why is not None:
+            raise RefusedRequest("rate-limited", request.url, why)
+
     def process_response(self, request: Request, response: Response) -> Request | Response:
         slot_key = request.meta.get("download_slot")
         if response.status not in self.STATUSES:
+            self._in_a_row.pop(slot_key, None)
             if slot_key in self._slowed and 200 <= response.status < 300:
                 slot = self._slot(slot_key)
                 old = self._slowed.pop(slot_key)
                 if slot is not None:
                     slot.delay = old
             return response
+        if slot_key is not None and self.give_up_after > 0:
+            self._in_a_row[slot_key] += 1
+            if slot_key in self._given_up or self._in_a_row[slot_key] >= self.give_up_after:
+                self._give_up(slot_key, response.status)
+                request.meta["dont_retry"] = True
+                return response
         wait = parse_retry_after(response.headers.get("Retry-After"))
         if wait is None or request.meta.get("dont_retry"):
             return response
@@ -164,6 +199,27 @@ class RetryAfterMiddleware:
         logger.info("%s asks to wait %.1fs (Retry-After): %s", host_of(request.url), wait, request)
         return retry
 
+    def _give_up(self, key: str, status: int) -> None:
+        """Refuse every request to the site for the rest of the run, queued ones included."""
+        if key in self._given_up:
+            return
+        why = f"{self._in_a_row[key]} answers of 429 or 503 in a row (the last: {status})"
+        self._given_up[key] = why
+        logger.warning("%s: %s; not asking it again this run", key, why)
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("newsmill/rate_limited_sites")
+        slot = self._slot(key)
+        while slot is not None and slot.queue:
+            queued, deferred = slot.queue.popleft()
+            deferred.errback(Failure(RefusedRequest("rate-limited", queued.url, why)))
+
+    def _slot_key(self, request: Request) -> str | None:
+        key = request.meta.get("download_slot")
+        engine = self.crawler.engine
+        if key is None and engine is not None:
+            key = engine.downloader.get_slot_key(request)
+        return key
+
     def _slot(self, key: str) -> Any:
         engine = self.crawler.engine
         return engine.downloader.slots.get(key) if engine else None
@@ -178,3 +234,71 @@ class RetryAfterMiddleware:
         slot.delay = delay / (1 - slot.jitter) if 0 < slot.jitter < 1 else delay
         slot.lastseen = max(slot.lastseen, monotonic())
         return old
+
+
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+
+class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, reading a robots.txt that fails as RFC 9309 says.
+
+    Scrapy parses whatever answers a robots.txt request (a 500 error page included) and
+    takes a download error as "no robots.txt": both let every URL of the site through.
+    RFC 9309 section 2.3.1.4: if robots.txt is unreachable because of a server or network
+    error, the crawler MUST assume complete disallow. So a 5xx (after the usual retries), a
+    429 (which Google also reads as a server error), a timeout or a refused connection
+    disallow the whole site for the run; every request to it is refused with reason
+    ``robots`` and a detail saying why. A 4xx (section 2.3.1.3: "unavailable") means no
+    rules (Scrapy would parse the error page), as do too many redirects (section 2.3.1.2).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._unreachable: dict[str, str] = {}
+        _quiet_scrapy_robots_errors()
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status >= 500 or response.status == 429:
+            self._stats.inc_value("robotstxt/response_count")
+            self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+            self._disallow_all(netloc, f"robots.txt answered {response.status}")
+            return
+        if 400 <= response.status < 500:
+            response = response.replace(body=b"")  # no rules, whatever the error page says
+        await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        if isinstance(exc, IgnoreRequest):
+            super()._robots_error(exc, netloc)
+            return
+        self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+        self._disallow_all(netloc, f"robots.txt unreachable ({type(exc).__name__}: {exc})")
+
+    def _disallow_all(self, netloc: str, why: str) -> None:
+        logger.warning("%s: assuming complete disallow for %s (RFC 9309)", why, netloc)
+        self._unreachable[netloc] = why[:200]
+        parser = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
+        waiting = self._parsers[netloc]
+        self._parsers[netloc] = parser
+        if isinstance(waiting, Deferred):
+            waiting.callback(parser)
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        why = self._unreachable.get(urlparse_cached(request).netloc)
+        if why is not None:
+            self._stats.inc_value("robotstxt/forbidden")
+            raise RefusedRequest("robots", request.url, f"{why}: complete disallow (RFC 9309)")
+        super().process_request_2(rp, request)
+
+
+def _quiet_scrapy_robots_errors() -> None:
+    """Scrapy logs a robots.txt download error at ERROR with a traceback; newsmill logs
+    one warning line instead (a traceback per unreachable site makes cron send mail)."""
+    scrapy_logger = logging.getLogger("scrapy.downloadermiddlewares.robotstxt")
+    if not any(isinstance(f, _RobotsErrorFilter) for f in scrapy_logger.filters):
+        scrapy_logger.addFilter(_RobotsErrorFilter())
+
+
+class _RobotsErrorFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Error downloading")

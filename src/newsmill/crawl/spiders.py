@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -49,9 +50,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Content types an article page may have; anything else is dropped as soon as the headers
-# arrive, before the body is downloaded (a PDF, a video, an image).
+# Content types an article page may have. A response of any other type is dropped once its
+# first SNIFF_BYTES have arrived, unless they are HTML (or a feed or sitemap) after all: the
+# bytes decide, not the header (an article served as application/octet-stream is stored, a
+# video is not downloaded).
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+SNIFF_BYTES = 4096
+
+# The most links read from one feed or sitemap; the rest are skipped (and the skip is an
+# event). A sitemap may hold 50,000 URLs (sitemaps.org); a feed holds the latest items, a
+# few dozen, so a feed with thousands is a dump or a trap.
+MAX_FEED_LINKS = 1000
+MAX_SITEMAP_LINKS = 50_000
 
 # How much older than a source's last complete run a sitemap lastmod must be to skip the
 # entry. Sitemaps are often generated on a schedule or cached, so an entry can appear a
@@ -101,6 +111,7 @@ class NewsSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         address_policy(crawler).allow_hosts(spider.allowed_hosts)
         crawler.signals.connect(spider._headers_received, signal=signals.headers_received)
+        crawler.signals.connect(spider._bytes_received, signal=signals.bytes_received)
         crawler.signals.connect(spider._response_received, signal=signals.response_received)
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
         return spider
@@ -188,6 +199,11 @@ class NewsSpider(scrapy.Spider):
             url,
             callback=self.parse,
             errback=self.on_error,
+            # The spider deduplicates (self.scheduled). Scrapy's duplicate filter would also
+            # drop a redirect back to a URL already requested (a redirect loop, or a link
+            # that redirects to a page fetched already) silently: no errback, no ledger row.
+            # Redirects inherit dont_filter; REDIRECT_MAX_TIMES bounds a loop.
+            dont_filter=True,
             meta={
                 "newsmill_role": "article",
                 "newsmill_url": url,
@@ -225,6 +241,19 @@ class NewsSpider(scrapy.Spider):
         ctype = (headers.get(b"Content-Type") or b"").decode("latin-1")
         ctype = ctype.split(";", 1)[0].strip().lower()
         if ctype not in PAGE_TYPES and not ctype.endswith(("+xml", "/xml")):
+            # Not a page type; the bytes decide (see _bytes_received).
+            request.meta["newsmill_sniff"] = b""
+
+    def _bytes_received(self, data: bytes, request: scrapy.Request, **_: Any) -> None:
+        head = request.meta.get("newsmill_sniff")
+        if head is None:
+            return
+        head += data
+        if len(head) < SNIFF_BYTES:
+            request.meta["newsmill_sniff"] = head
+            return
+        del request.meta["newsmill_sniff"]
+        if sniff(head) == "other":  # an image, a video, an archive: stop downloading it
             raise StopDownload(fail=True)
 
     def parse(self, response: Response) -> Iterator[Any]:
@@ -308,13 +337,14 @@ class NewsSpider(scrapy.Spider):
         depth = meta["newsmill_depth"]
         try:
             if kind == "feed":
-                for link in parse_feed(body, url):
+                links = parse_feed(body, url, limit=MAX_FEED_LINKS + 1)
+                for link in self._capped(links, MAX_FEED_LINKS, response.request):
                     yield from _one(
                         self._article_request(Link(link.url), source, depth=99, from_hub=url)
                     )
             elif kind in ("sitemap", "sitemapindex"):
-                is_index, links = parse_sitemap(body, url)
-                for link in links:
+                is_index, links = parse_sitemap(body, url, limit=MAX_SITEMAP_LINKS + 1)
+                for link in self._capped(links, MAX_SITEMAP_LINKS, response.request):
                     if is_index:
                         if not self._unchanged(link, source):
                             yield from _one(
@@ -349,6 +379,14 @@ class NewsSpider(scrapy.Spider):
         except ValueError as exc:
             if not meta.get("newsmill_probe"):
                 self._hub_problem(response.request, "failed", "bad-" + kind, str(exc)[:200])
+
+    def _capped(self, links: list[Link], cap: int, request: scrapy.Request) -> list[Link]:
+        if len(links) <= cap:
+            return links
+        self._hub_problem(
+            request, "skipped", "too-many-links", f"more than {cap} links; the first {cap} read"
+        )
+        return links[:cap]
 
     def _html_hub(self, body: bytes, url: str, source: Source, depth: int) -> Iterator[Any]:
         found = parse_html_links(body, url)
@@ -438,7 +476,7 @@ def classify_failure(failure: Failure) -> tuple[str, str, str]:
     if isinstance(exc, HttpError):
         return "failed", f"http-{exc.response.status}", ""
     if isinstance(exc, RefusedRequest):
-        return "skipped", exc.reason, ""
+        return "skipped", exc.reason, exc.detail
     if isinstance(exc, StopDownload):
         response = getattr(exc, "response", None)
         ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") if response else ""
@@ -446,6 +484,11 @@ def classify_failure(failure: Failure) -> tuple[str, str, str]:
     if isinstance(exc, IgnoreRequest):
         if "robots.txt" in message:
             return "skipped", "robots", ""
+        if "max redirections" in message:
+            request = failure.request  # type: ignore[attr-defined]
+            chain = [*request.meta.get("redirect_urls", []), request.url]
+            reason = "redirect-loop" if len(set(chain)) < len(chain) else "too-many-redirects"
+            return "failed", reason, " -> ".join(chain)[-200:]
         if "MAXSIZE" in message or "max size" in message:
             return "skipped", "too-large", message[:200]
         return "skipped", "ignored", message[:200]
@@ -453,11 +496,20 @@ def classify_failure(failure: Failure) -> tuple[str, str, str]:
         return "skipped", "too-large", message[:200]
     if "Timeout" in name or "timed out" in message.lower() or "took longer" in message:
         return "failed", "timeout", message[:200]
+    if _BAD_HEADERS.search(message):
+        return "failed", "bad-headers", message[:200]
     if "ConnectionRefused" in name:
         return "failed", "connection-refused", ""
     if "DNS" in name or "Resolve" in name:
         return "failed", "dns-error", message[:200]
     return "failed", "download-error", f"{name}: {message}"[:200]
+
+
+# What aiohttp says about response headers it refuses to read (a line over 8 KB, more than
+# 128 headers). Twisted drops the connection instead: that is a download-error.
+_BAD_HEADERS = re.compile(
+    r"too many headers|got more than \d+ bytes when reading|line too long", re.IGNORECASE
+)
 
 
 def _one(request: scrapy.Request | None) -> Iterator[scrapy.Request]:

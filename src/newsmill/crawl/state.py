@@ -31,6 +31,8 @@ RECHECK_AFTER = {
     "not-html": dt.timedelta(days=30),
     "too-large": dt.timedelta(days=30),
     "unsafe-address": dt.timedelta(days=30),  # a redirect to a refused address
+    "redirect-loop": dt.timedelta(days=7),
+    "too-many-redirects": dt.timedelta(days=7),
 }
 TRANSIENT_FIRST = dt.timedelta(hours=1)
 TRANSIENT_MAX = dt.timedelta(days=1)
