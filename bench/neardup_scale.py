@@ -230,18 +230,67 @@ def check_run(path: Path, checks: int, words: int, seed: int, warm: bool) -> dic
         times.append(t2 - t1)
         totals.append(time.perf_counter() - t0)
         linked += match is not None
+    first = times[0]
+    rest = times[1:] or times
     times.sort()
     return {
         "stored": stored,
         "checks": checks,
         "linked": linked,
         "mean_ms": statistics.mean(times) * 1e3,
+        "first_ms": first * 1e3,
+        "mean_after_first_ms": statistics.mean(rest) * 1e3,
         "p50_ms": times[len(times) // 2] * 1e3,
         "p95_ms": times[int(len(times) * 0.95)] * 1e3,
         "with_insert_ms": statistics.mean(totals) * 1e3,
         "peak_rss_mb": peak_rss_mb(),
         "cache": "warm" if warm else "cold",
         "warm_s": warm_s,
+    }
+
+
+def merge_run(path: Path, words: int) -> dict:
+    """Cold: add new articles until the pending bands reach MERGE_AT and merge (which
+    happens inside one ``add``). Reports that add apart from the others."""
+    evict_from_page_cache(path)
+    conn = sqlite3.connect(path, timeout=60)
+    conn.execute("pragma journal_mode=wal")
+    conn.execute("pragma synchronous=normal")
+    db = sqlite_utils.Database(conn)
+    index = neardup.NearDupIndex(db)
+    stored = conn.execute("select count(*) from articles").fetchone()[0]
+    first_seen = "2026-03-01T00:00:00+00:00"
+    times: list[float] = []
+    merge_s = 0.0
+    moved = 0
+    i = 0
+    while True:
+        before = conn.execute("select count(*) from neardup_pending").fetchone()[0]
+        text = synthetic_text(7 * 10**8 + i, words)
+        article_hash = content_hash(text)
+        t0 = time.perf_counter()
+        with db.atomic():
+            conn.execute(
+                "insert or ignore into articles (hash, text, site, norm_version, first_seen, "
+                "last_seen, cluster) values (?, ?, 'new.example', 1, ?, ?, ?)",
+                [article_hash, text, first_seen, first_seen, article_hash],
+            )
+            index.add(article_hash, text, first_seen)
+        elapsed = time.perf_counter() - t0
+        i += 1
+        after = conn.execute("select count(*) from neardup_pending").fetchone()[0]
+        if after < before:
+            merge_s, moved = elapsed, before + 1
+            break
+        times.append(elapsed)
+    return {
+        "stored": stored,
+        "adds": i,
+        "merged": moved,
+        "merge_s": merge_s,
+        "mean_ms": (sum(times) + merge_s) / i * 1e3,
+        "mean_without_merge_ms": statistics.mean(times) * 1e3,
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 
@@ -279,14 +328,27 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--keep", action="store_true", help="grow an existing --db instead of starting afresh"
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="at the largest size, also add articles (cold) until the pending bands merge",
+    )
+    parser.add_argument("--merge-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(check_run(args.db, args.checks, args.words, args.seed, args.warm)))
         return
+    if args.merge_child:
+        print(json.dumps(merge_run(args.db, args.words)))
+        return
 
     args.db.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+    if not args.keep:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{args.db}{suffix}").unlink(missing_ok=True)
     create(args.db)
     results = []
     for step, target in enumerate(int(s) for s in args.sizes.split(",")):
@@ -319,16 +381,29 @@ def main() -> None:
             results.append(result)
             print(json.dumps(result), file=sys.stderr)
 
+    merged = None
+    if args.merge:
+        out = subprocess.run(
+            [sys.executable, __file__, "--merge-child", "--db", str(args.db)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        merged = json.loads(out.stdout)
+        print(json.dumps(merged), file=sys.stderr)
+
     print(
-        "| stored articles | OS cache | check (add) mean | p50 | p95 | + article insert "
-        "| linked | peak RSS of the run | database | near-dup tables | load time |"
+        "| stored articles | OS cache | check (add) mean | first check | mean of the rest | p50 "
+        "| p95 | + article insert | linked | peak RSS of the run | database | near-dup tables "
+        "| load time |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         nd = sum(v for k, v in r["tables"].items() if "neardup" in k)
         cache = f"warm (pre-read {r['warm_s']:.1f} s)" if r["cache"] == "warm" else "cold (evicted)"
         print(
-            f"| {r['stored']:,} | {cache} | {r['mean_ms']:.2f} ms | {r['p50_ms']:.2f} ms | "
+            f"| {r['stored']:,} | {cache} | {r['mean_ms']:.2f} ms | {r['first_ms']:.0f} ms | "
+            f"{r['mean_after_first_ms']:.2f} ms | {r['p50_ms']:.2f} ms | "
             f"{r['p95_ms']:.2f} ms | {r['with_insert_ms']:.2f} ms | "
             f"{r['linked']}/{r['checks']} | {r['peak_rss_mb']:.0f} MB | "
             f"{r['file_mb']:,.0f} MB | {nd:,.0f} MB | {r['build_s']:,.0f} s |"
@@ -343,6 +418,14 @@ def main() -> None:
         print(
             f"\ncheck time ({cache}) at the largest size / at the smallest: "
             f"{rows[-1]['mean_ms'] / rows[0]['mean_ms']:.2f}x"
+        )
+    if merged:
+        print(
+            f"\nmerge at {merged['stored']:,} stored (cold): {merged['adds']:,} adds until "
+            f"{merged['merged']:,} pending articles merged; the merge took "
+            f"{merged['merge_s']:.1f} s; mean add {merged['mean_ms']:.2f} ms with it, "
+            f"{merged['mean_without_merge_ms']:.2f} ms without; peak RSS "
+            f"{merged['peak_rss_mb']:.0f} MB"
         )
 
 
