@@ -337,6 +337,12 @@ def main() -> None:
         help="at the largest size, also add articles (cold) until the pending bands merge",
     )
     parser.add_argument("--merge-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--seed-base",
+        type=int,
+        default=0,
+        help="offset for the new articles' seeds (with --keep: not the texts added before)",
+    )
     args = parser.parse_args()
     if args.child:
         print(json.dumps(check_run(args.db, args.checks, args.words, args.seed, args.warm)))
@@ -367,7 +373,7 @@ def main() -> None:
                     "--words",
                     str(args.words),
                     "--seed",
-                    str(2 * step + warm + 1),
+                    str(args.seed_base + 2 * step + warm + 1),
                     *(["--warm"] if warm else []),
                 ],
                 check=True,
