@@ -85,6 +85,25 @@ def test_fts_stays_in_step_with_articles(store):
     assert store.search("harbour") == []
 
 
+def test_fts_follows_text_updates_and_ignores_other_columns(store):
+    run = store.start_run("test", {})
+    a = make_article("Harbour bridge reopens.")
+    store.add_article(a, run_id=run, seen_at="t")
+    before = store.db.execute("select count(*) from articles_fts_data").fetchone()[0]
+    with store.transaction():
+        for i in range(20):  # a duplicate sighting, a cluster change: no re-indexing
+            store.db.execute(
+                "update articles set last_seen = ?, cluster = ? where hash = ?",
+                [f"t{i}", f"c{i}", a.hash],
+            )
+    assert store.db.execute("select count(*) from articles_fts_data").fetchone()[0] == before
+    with store.transaction():
+        store.db.execute("update articles set text = 'Tram depot floods.' where hash = ?", [a.hash])
+    assert [r["hash"] for r in store.search("tram")] == [a.hash]
+    assert store.search("harbour") == []
+    store.db.execute("insert into articles_fts (articles_fts) values ('integrity-check')")
+
+
 def test_find_article_prefix_rules(store):
     run = store.start_run("test", {})
     a = make_article("Alpha story.")
