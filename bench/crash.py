@@ -11,6 +11,10 @@ with ``articles`` (FTS5 'integrity-check'); every article has a URL row and ever
 article; every event that names an article finds it. After the follow-up run: the ledger has
 no run left 'running' (the killed one is 'interrupted'), the set of article hashes equals the
 reference (no article lost, none extra), and every input page's URL is recorded.
+
+The pages carry a few site lines (a newsletter line on every page, others on every 7th,
+19th, 43rd, 97th page) that newsmill learns as the site's template during the run and then
+removes from the articles already stored (a hash move), so kills also land in that work.
 """
 
 from __future__ import annotations
@@ -41,28 +45,43 @@ DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
 MONTHS = ["January", "March", "May", "July", "September", "November"]
 
 
+# Lines the site repeats (every Nth page): newsmill learns them as the site's template.
+SITE_LINES = [
+    ("Harbour Desk newsletter arrives every weekday morning.", 1),
+    ("Photographs by the quayside picture team.", 7),
+    ("Corrections desk welcomes letters from readers.", 19),
+    ("Tide tables appear on the back page.", 43),
+    ("Ferry timetable supplement is printed on Fridays.", 97),
+]
+
+
+def article_html(i: int, rng: random.Random, canonical: str | None = None) -> str:
+    """Article page ``i`` (our own invented text): eight story paragraphs and site lines."""
+    paras = []
+    for j in range(8):
+        template = PARAGRAPHS[(i + j) % len(PARAGRAPHS)]
+        text = template.format(
+            day=rng.choice(DAYS),
+            month=rng.choice(MONTHS),
+            n=i * 10 + j,
+            k=rng.randint(2, 90),
+        )
+        paras.append(f"{text} Story {i}, paragraph {j}.")
+    paras[4:4] = [line for line, every in SITE_LINES if i % every == 0]
+    body = "\n".join(f"<p>{p}</p>" for p in paras)
+    link = f'<link rel="canonical" href="{canonical}">' if canonical else ""
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Harbour report {i}</title>{link}</head>"
+        f"<body><article><h1>Harbour report {i}</h1>{body}</article></body></html>"
+    )
+
+
 def make_pages(directory: Path, count: int, rng: random.Random) -> None:
     """Write ``count`` distinct article pages (our own invented text) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     for i in range(count):
-        paras = []
-        for j in range(8):
-            template = PARAGRAPHS[(i + j) % len(PARAGRAPHS)]
-            paras.append(
-                template.format(
-                    day=rng.choice(DAYS),
-                    month=rng.choice(MONTHS),
-                    n=i * 10 + j,
-                    k=rng.randint(2, 90),
-                )
-            )
-        body = "\n".join(f"<p>{p} Story {i}, paragraph {j}.</p>" for j, p in enumerate(paras))
-        html = (
-            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>Harbour report {i}</title>"
-            f'<link rel="canonical" href="https://crash.example/news/{i}"></head>'
-            f"<body><article><h1>Harbour report {i}</h1>{body}</article></body></html>"
-        )
+        html = article_html(i, rng, canonical=f"https://crash.example/news/{i}")
         (directory / f"page-{i:04d}.html").write_text(html, encoding="utf-8")
 
 

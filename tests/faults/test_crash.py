@@ -1,30 +1,43 @@
-"""kill -9 in the middle of an ingest loses nothing and tears nothing (bench/crash.py)."""
+"""kill -9 in the middle of an ingest loses nothing and tears nothing (bench/crash.py),
+including a kill inside the template backfill."""
 
+import importlib.util
 import json
+import random
+import sqlite3
 import subprocess
 import sys
+
+import pytest
 
 from ..conftest import REPO
 
 
-def test_kill_9_during_ingest_then_resume():
+def _bench_crash():
+    spec = importlib.util.spec_from_file_location("bench_crash", REPO / "bench" / "crash.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+crash = _bench_crash()
+
+
+def run_bench(*args: str) -> tuple[dict, subprocess.CompletedProcess[str]]:
     result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "crash.py"),
-            "--trials",
-            "6",
-            "--pages",
-            "300",
-            "--seed",
-            "7",
-            "--json",
-        ],
+        [sys.executable, str(REPO / "bench" / "crash.py"), *args, "--json"],
         capture_output=True,
         text=True,
         timeout=600,
     )
-    report = json.loads(result.stdout)
+    assert result.stdout, result.stderr[-3000:]
+    return json.loads(result.stdout), result
+
+
+def test_kill_9_during_ingest_then_resume():
+    report, result = run_bench("--trials", "6", "--pages", "300", "--seed", "7")
     summary = report["summary"]
     assert summary["trials"] == 6
     assert summary["killed_mid_run"] >= 3  # the kills really landed inside runs
@@ -32,3 +45,74 @@ def test_kill_9_during_ingest_then_resume():
     assert summary["duplicates"] == 0
     assert summary["lost_articles"] == 0
     assert result.returncode == 0
+
+
+# Dies, as kill -9 would (no cleanup), when a page makes a line template (or the site old
+# enough), before the site's earlier articles are cleaned again.
+DIE_AT_BACKFILL = """
+import os, sys
+import newsmill.templates as templates
+from newsmill.cli import cli
+
+backfill, crossings = templates.backfill, [0]
+
+def dying_backfill(store, result, *, run_id):
+    if result.crossed or result.site_crossed:
+        crossings[0] += 1
+        if crossings[0] == int(os.environ["DIE_AT"]):
+            os._exit(137)
+    return backfill(store, result, run_id=run_id)
+
+templates.backfill = dying_backfill
+cli(sys.argv[1:], prog_name="newsmill")
+"""
+
+
+@pytest.fixture(scope="module")
+def template_pages(tmp_path_factory):
+    """120 pages whose site lines become template at four points of an ingest, and the
+    article hashes of an uninterrupted ingest (which cleans every article of them)."""
+    root = tmp_path_factory.mktemp("template-crash")
+    crash.make_pages(root / "pages", 120, random.Random(5))
+    ref = root / "reference.db"
+    subprocess.run(
+        crash.newsmill("ingest", str(root / "pages"), "--db", str(ref), "-q"),
+        env=crash.run_env(),
+        check=True,
+    )
+    with sqlite3.connect(ref) as conn:
+        moved = conn.execute("select count(*) from article_moves").fetchone()[0]
+        left = conn.execute(
+            "select count(*) from articles where text like '%newsletter arrives%'"
+        ).fetchone()[0]
+    assert moved >= 8 and left == 0  # the backfill happened, and cleaned them all
+    return root / "pages", crash.hashes(ref)
+
+
+@pytest.mark.parametrize("crossing", [1, 3, 4])
+def test_kill_between_a_page_and_its_template_backfill(tmp_path, template_pages, crossing):
+    pages, reference = template_pages
+    db = tmp_path / "news.db"
+    env = {**crash.run_env(), "DIE_AT": str(crossing)}
+    died = subprocess.run(
+        [sys.executable, "-c", DIE_AT_BACKFILL, "ingest", str(pages), "--db", str(db), "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert died.returncode == 137, died.stderr[-2000:]
+    assert crash.check_consistency(db) == []
+    again = subprocess.run(
+        crash.newsmill("ingest", str(pages), "--db", str(db), "-q"),
+        env={k: v for k, v in env.items() if k != "DIE_AT"},
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert crash.check_consistency(db) == []
+    after = crash.hashes(db)
+    assert after - reference == set()  # no article left with the site's template lines
+    assert reference - after == set()  # and none lost
+    with sqlite3.connect(db) as conn:
+        statuses = [r[0] for r in conn.execute("select status from runs order by id")]
+    assert statuses == ["interrupted", "ok"]
