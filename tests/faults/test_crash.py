@@ -3,10 +3,14 @@ including a kill inside the template backfill."""
 
 import importlib.util
 import json
+import os
 import random
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +120,88 @@ def test_kill_between_a_page_and_its_template_backfill(tmp_path, template_pages,
     with sqlite3.connect(db) as conn:
         statuses = [r[0] for r in conn.execute("select status from runs order by id")]
     assert statuses == ["interrupted", "ok"]
+
+
+# Makes the crawl's extraction pool, has both workers run a task, prints their pids, waits.
+POOL_THEN_WAIT = """
+import os, sys, time
+from newsmill.crawl.pipelines import make_pool
+
+pool = make_pool(2)
+futures = [pool.submit(time.sleep, 0.5) for _ in range(2)]
+for f in futures:
+    f.result()
+print(" ".join(str(pid) for pid in pool._processes), flush=True)
+time.sleep(120)
+"""
+
+
+def _group_alive(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid``."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(int(entry.name))
+    return alive
+
+
+def test_extraction_workers_exit_when_the_crawler_alone_is_killed():
+    """kill -9 of the crawling process only (the OOM killer, ``kill -9 PID``): its workers,
+    forkserver and resource tracker must not live on as orphans."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", POOL_THEN_WAIT],
+        env=crash.run_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        workers = [int(pid) for pid in proc.stdout.readline().split()]
+        assert len(workers) == 2
+        assert set(workers) <= set(_group_alive(proc.pid))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while _group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _group_alive(proc.pid) == []
+    finally:
+        for pid in _group_alive(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polling"])
+def test_parent_watch_ends_the_process_when_the_crawler_is_gone(pidfd):
+    crawler = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    watcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys, time\n"
+            "from newsmill.crawl import parentwatch\n"
+            "if sys.argv[2] == 'no': del os.pidfd_open\n"
+            "parentwatch.POLL_SECONDS = 0.1\n"
+            "parentwatch.exit_when_gone(int(sys.argv[1]))\n"
+            "time.sleep(60)\n",
+            str(crawler.pid),
+            "yes" if pidfd else "no",
+        ],
+        env=crash.run_env(),
+    )
+    try:
+        time.sleep(0.5)
+        assert watcher.poll() is None  # the crawler is alive: keep working
+        crawler.kill()
+        crawler.wait()
+        assert watcher.wait(timeout=10) == 1
+    finally:
+        for proc in (crawler, watcher):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
