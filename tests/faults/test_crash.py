@@ -1,5 +1,5 @@
-"""kill -9 in the middle of an ingest loses nothing and tears nothing (bench/crash.py),
-including a kill inside the template backfill."""
+"""kill -9 in the middle of an ingest or a crawl loses nothing, tears nothing and leaves no
+process behind (bench/crash.py), including a kill inside the template backfill."""
 
 import importlib.util
 import json
@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -41,13 +40,32 @@ def run_bench(*args: str) -> tuple[dict, subprocess.CompletedProcess[str]]:
 
 
 def test_kill_9_during_ingest_then_resume():
-    report, result = run_bench("--trials", "6", "--pages", "300", "--seed", "7")
+    report, result = run_bench("--mode", "ingest", "--trials", "6", "--pages", "300", "--seed", "7")
     summary = report["summary"]
     assert summary["trials"] == 6
     assert summary["killed_mid_run"] >= 3  # the kills really landed inside runs
     assert summary["integrity_failures"] == 0, report["trials"]
     assert summary["duplicates"] == 0
     assert summary["lost_articles"] == 0
+    assert result.returncode == 0
+
+
+def test_kill_9_during_crawl_then_resume():
+    """The crawl's process group, or the crawler alone (its workers must then exit by
+    themselves); the next crawl takes over the lock and finishes the work."""
+    report, result = run_bench("--mode", "crawl", "--trials", "4", "--pages", "200", "--seed", "5")
+    summary = report["summary"]
+    trials = report["trials"]
+    assert summary["trials"] == 4
+    assert {t["mode"] for t in trials} == {"crawl"}
+    assert {t["kill"] for t in trials} == {"group", "main process"}
+    assert summary["killed_mid_run"] >= 2
+    assert any(t["killed"] and t["stored_at_kill"] > 0 for t in trials)  # kills mid-storing
+    assert summary["stale_locks_taken_over"] >= 1  # the lock file named a dead crawler
+    assert summary["integrity_failures"] == 0, trials  # incl. no process left behind
+    assert summary["duplicates"] == 0
+    assert summary["lost_articles"] == 0
+    assert all(t["statuses"][-1] == "ok" for t in trials)
     assert result.returncode == 0
 
 
@@ -136,21 +154,6 @@ time.sleep(120)
 """
 
 
-def _group_alive(pgid: int) -> list[int]:
-    """Live (not zombie) processes of process group ``pgid``."""
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(int(entry.name))
-    return alive
-
-
 def test_extraction_workers_exit_when_the_crawler_alone_is_killed():
     """kill -9 of the crawling process only (the OOM killer, ``kill -9 PID``): its workers,
     forkserver and resource tracker must not live on as orphans."""
@@ -164,15 +167,15 @@ def test_extraction_workers_exit_when_the_crawler_alone_is_killed():
     try:
         workers = [int(pid) for pid in proc.stdout.readline().split()]
         assert len(workers) == 2
-        assert set(workers) <= set(_group_alive(proc.pid))
+        assert set(workers) <= set(crash.group_members(proc.pid))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 10
-        while _group_alive(proc.pid) and time.monotonic() < deadline:
+        while crash.group_members(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _group_alive(proc.pid) == []
+        assert crash.group_members(proc.pid) == []
     finally:
-        for pid in _group_alive(proc.pid):
+        for pid in crash.group_members(proc.pid):
             os.kill(pid, signal.SIGKILL)
 
 
