@@ -8,7 +8,9 @@ equals a reference run that was never interrupted.
     python bench/crash.py --trials 20                 # 20 ingest + 20 crawl trials
     python bench/crash.py --mode crawl --trials 10 [--kill group|main|alternate]
 
-``ingest`` reads generated pages from disk. ``crawl`` serves the same kind of pages on
+``ingest`` reads generated pages from disk; its kills land at a random moment from start-up
+to just past the end of an uninterrupted run (three in ten), or as soon as k articles are
+stored (k at random over the pages). ``crawl`` serves the same kind of pages on
 127.0.0.1 (a threaded stdlib server in this process: home page, robots.txt, a sitemap
 index, sitemaps and an RSS feed) and crawls them from the home page with politeness
 delays off; its kills land at a random moment of the start-up (a fifth of them), just
@@ -302,6 +304,10 @@ class Mode:
 # is in WAL mode: a reader does not hold the writer up). k is uniform over the pages.
 START_UP_SHARE = 0.2
 REQUEST_SHARE = 0.3
+# Ingest trials: this share at any moment from start-up to just past the end of an
+# uninterrupted run (a first run is slower, so some land after the end), the others as
+# soon as k articles are stored.
+ANY_TIME_SHARE = 0.3
 
 
 @dataclass
@@ -325,10 +331,13 @@ def plan_kill(mode: Mode, timing: Timing, rng: random.Random) -> KillPlan:
     """When to kill the next run."""
     if timing.forced_max_delay is not None:
         return KillPlan(seconds=rng.uniform(0.05, timing.forced_max_delay))
-    if mode.site is None or timing.start_up is None:
-        # anywhere from process start-up to just past the end of an uninterrupted run
-        return KillPlan(seconds=rng.uniform(0.05, timing.seconds * 1.05))
     draw = rng.random()
+    if mode.site is None or timing.start_up is None:
+        if draw < ANY_TIME_SHARE:
+            # anywhere from process start-up to just past the end of an uninterrupted run
+            return KillPlan(seconds=rng.uniform(0.05, timing.seconds * 1.05))
+        k = rng.randint(1, len(mode.page_urls))
+        return KillPlan(stored=k, label=f"{k} articles stored")
     if draw < START_UP_SHARE:
         return KillPlan(seconds=rng.uniform(0.05, timing.start_up), label="start-up")
     k = rng.randint(1, len(mode.page_urls))
@@ -359,9 +368,8 @@ def wait_for(
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=plan.seconds)
         return
-    assert mode.site is not None
     deadline = time.monotonic() + 600
-    hits = mode.site.article_hits
+    hits = mode.site.article_hits if mode.site else []
     while proc.poll() is None and time.monotonic() < deadline:
         if plan.article_request is not None and len(hits) - hits_before >= plan.article_request:
             return
