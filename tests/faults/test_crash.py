@@ -1,7 +1,6 @@
 """kill -9 in the middle of an ingest or a crawl loses nothing, tears nothing and leaves no
 process behind (bench/crash.py), including a kill inside the template backfill."""
 
-import importlib.util
 import json
 import os
 import random
@@ -14,18 +13,9 @@ import time
 import pytest
 
 from ..conftest import REPO
+from . import benchmod
 
-
-def _bench_crash():
-    spec = importlib.util.spec_from_file_location("bench_crash", REPO / "bench" / "crash.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-crash = _bench_crash()
+crash = benchmod.load("crash")
 
 
 def run_bench(*args: str) -> tuple[dict, subprocess.CompletedProcess[str]]:
