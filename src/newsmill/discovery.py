@@ -171,13 +171,16 @@ def parse_date(value: str | None) -> dt.datetime | None:
     except ValueError:
         try:
             parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
     if parsed is None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        return None
 
 
 def parse_sitemap(
@@ -248,6 +251,8 @@ def _parse_json_feed(body: bytes, base_url: str) -> list[Link]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"not a JSON feed: {exc}") from exc
+    except RecursionError:
+        raise ValueError("not a JSON feed: nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise ValueError("not a JSON feed: no items")
     links: list[Link] = []

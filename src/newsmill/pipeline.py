@@ -5,8 +5,9 @@ A document goes through two steps:
 * :func:`analyze` is pure CPU work (decode, extract, clean, hash). It touches no database and
   its arguments and result pickle, so a crawl can run it in a process pool.
 * :func:`record` writes the result in one transaction: the article (if new) and its
-  near-duplicate links, the URL sightings, the raw page and an event row saying what
-  happened.
+  near-duplicate links, the URL sightings, the raw page, an event row saying what
+  happened, and the re-cleaning of the site's earlier articles when the page taught the
+  site a template line.
 """
 
 from __future__ import annotations
@@ -153,7 +154,10 @@ def _decode_text(body: bytes) -> str:
 def record(
     store: Store, doc: Document, analysis: Analysis, *, run_id: int, seen_at: str
 ) -> Outcome:
-    """Write what :func:`analyze` found, in one transaction, and return the outcome."""
+    """Write what :func:`analyze` found, in one transaction, and return the outcome.
+
+    The transaction includes the template backfill this page causes (re-cleaning the site's
+    earlier articles when a line becomes template), so a kill leaves both or neither."""
     article = analysis.article
     learned: templates.TemplateClean | None = None
     with store.transaction():
@@ -204,8 +208,11 @@ def record(
             detail=outcome.detail,
             article_hash=outcome.article_hash,
         )
-    if learned is not None:
-        templates.backfill(store, learned, run_id=run_id)
+        if learned is not None:
+            # In the same transaction: a line that became template here is only seen to
+            # cross once, so a kill between this page and the backfill would leave the
+            # site's earlier articles uncleaned for ever.
+            templates.backfill(store, learned, run_id=run_id)
     return outcome
 
 

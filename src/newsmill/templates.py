@@ -367,7 +367,10 @@ def reclean(store: Store, article_hash: str, *, run_id: int | None, reason: str)
 
 def backfill(store: Store, result: TemplateClean, *, run_id: int | None) -> list[Move]:
     """After storing an article that made lines template (or made its site old enough),
-    clean the site's other stored articles again, one transaction each."""
+    clean the site's other stored articles again. Call it inside the transaction that stored
+    the article (:func:`newsmill.pipeline.record` does): the crossing is seen only once, so
+    a crash between the two would leave those articles uncleaned. Each article is a
+    savepoint of its own within it."""
     if result.site is None or not (result.crossed or result.site_crossed):
         return []
     if result.site_crossed:

@@ -91,7 +91,10 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
     path = parts.path or "/"
     if "/." in path:
         path = remove_dot_segments(path)
-    return urlunsplit(SplitResult(scheme, netloc, path, query, ""))
+    # Whitespace left at the end (a path or query followed by an empty query or a fragment,
+    # "/a ?" or "?id= #") would be stripped from the input on the next call: drop it now,
+    # so that normalizing a normalized URL changes nothing.
+    return urlunsplit(SplitResult(scheme, netloc, path, query, "")).rstrip()
 
 
 def remove_dot_segments(path: str) -> str:

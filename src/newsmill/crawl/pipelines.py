@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
+from newsmill.crawl.parentwatch import exit_when_gone
 from newsmill.crawl.state import CrawlRun
 from newsmill.pipeline import Analysis, Document, analyze, record, sketch_keys, template_clean
 from newsmill.store import DEFAULT_DB_PATH, Store, utcnow
@@ -54,9 +55,11 @@ T = TypeVar("T")
 IN_FLIGHT_PER_WORKER = 4
 
 
-def _init_worker() -> None:
+def _init_worker(crawler_pid: int | None = None) -> None:
     # Ctrl-C goes to the whole process group; the parent shuts the pool down cleanly.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if crawler_pid is not None:
+        exit_when_gone(crawler_pid)  # a killed crawl leaves no orphan workers
     import newsmill.pipeline  # noqa: F401  (imports trafilatura once, before the first page)
 
 
@@ -69,7 +72,10 @@ def make_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     return concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
     )
 
 
