@@ -182,6 +182,15 @@ def evict_from_page_cache(path: Path) -> None:
         os.close(fd)
 
 
+def insert_article(conn: sqlite3.Connection, article_hash: str, text: str, seen: str) -> None:
+    """Insert a new article row as the store would (before its near-duplicate check)."""
+    conn.execute(
+        "insert or ignore into articles (hash, text, site, norm_version, first_seen, "
+        "last_seen, cluster) values (?, ?, 'new.example', 1, ?, ?, ?)",
+        [article_hash, text, seen, seen, article_hash],
+    )
+
+
 def check_run(path: Path, checks: int, words: int, seed: int, warm: bool) -> dict:
     """Run in a fresh process: add ``checks`` new articles like a cron run would.
 
@@ -219,11 +228,7 @@ def check_run(path: Path, checks: int, words: int, seed: int, warm: bool) -> dic
         article_hash = content_hash(text)
         t0 = time.perf_counter()
         with db.atomic():
-            conn.execute(
-                "insert or ignore into articles (hash, text, site, norm_version, first_seen, "
-                "last_seen, cluster) values (?, ?, 'new.example', 1, ?, ?, ?)",
-                [article_hash, text, first_seen, first_seen, article_hash],
-            )
+            insert_article(conn, article_hash, text, first_seen)
             t1 = time.perf_counter()
             match = index.add(article_hash, text, first_seen)
             t2 = time.perf_counter()
@@ -270,11 +275,7 @@ def merge_run(path: Path, words: int) -> dict:
         article_hash = content_hash(text)
         t0 = time.perf_counter()
         with db.atomic():
-            conn.execute(
-                "insert or ignore into articles (hash, text, site, norm_version, first_seen, "
-                "last_seen, cluster) values (?, ?, 'new.example', 1, ?, ?, ?)",
-                [article_hash, text, first_seen, first_seen, article_hash],
-            )
+            insert_article(conn, article_hash, text, first_seen)
             index.add(article_hash, text, first_seen)
         elapsed = time.perf_counter() - t0
         i += 1

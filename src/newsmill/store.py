@@ -447,7 +447,7 @@ class Store:
     def _mark_interrupted_runs(self) -> None:
         """Close ledger rows left 'running' by a process that no longer exists."""
         for row in self.db.query("select id, pid from runs where status = 'running'"):
-            if not _process_alive(row["pid"]):
+            if not process_alive(row["pid"]):
                 self.db["runs"].update(row["id"], {"status": "interrupted"})
 
     # -- articles and sightings ----------------------------------------------------------
@@ -1087,7 +1087,8 @@ class Store:
         return problems
 
 
-def _process_alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` exists (a zombie counts until it is reaped)."""
     if not pid:
         return False
     try:

@@ -17,6 +17,8 @@ import select
 import threading
 import time
 
+from newsmill.store import process_alive
+
 POLL_SECONDS = 1.0  # where there is no pidfd_open (not Linux, or Linux before 5.3)
 
 
@@ -42,17 +44,6 @@ def _watch(pid: int) -> None:
                 if select.select([fd], [], [])[0]:
                     break
     else:
-        while alive(pid):
+        while process_alive(pid):
             time.sleep(POLL_SECONDS)
     os._exit(1)
-
-
-def alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (a zombie counts as gone only once reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
