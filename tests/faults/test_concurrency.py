@@ -51,3 +51,68 @@ def test_two_ingests_at_once_on_a_new_database(tmp_path):
         assert [r[0] for r in runs] == ["ok", "ok"]
         assert sum(r[1] for r in runs) == 200 and sum(r[2] for r in runs) == 40
         assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_crawl_and_an_ingest_at_once_on_one_database(tmp_path):
+    """A cron crawl and a manual ingest overlap: both finish, neither loses anything."""
+    from ..crawlsite import Site, _static
+
+    site = Site("cron", "127.0.0.1")
+    site.start()
+    try:
+        pages = tmp_path / "pages"
+        make_pages(pages, 0, 120)
+        html = "text/html; charset=utf-8"
+        for i in range(1000, 1120):
+            site.routes[f"/news/report-{i}"] = _static(
+                (pages / "p0.html")
+                .read_text()
+                .replace("Report 0", f"Report {i}")
+                .replace(" 0th", f" {i}th")
+                .replace("heard 0", f"heard {i}"),
+                html,
+            )
+        entries = "".join(
+            f"<url><loc>{site.url(f'/news/report-{i}')}</loc></url>" for i in range(1000, 1120)
+        )
+        site.routes["/sitemap.xml"] = _static(
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{entries}</urlset>",
+            "application/xml",
+        )
+        db = tmp_path / "news.db"
+        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+        env.pop("NEWSMILL_DB", None)
+        commands = [
+            ["crawl", site.url("/sitemap.xml"), "--delay", "0", "--workers", "1"],
+            ["ingest", str(pages)],
+        ]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "newsmill", *cmd, "--db", str(db)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for cmd in commands
+        ]
+        outputs = [p.communicate(timeout=300) for p in procs]
+    finally:
+        site.stop()
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert "locked" not in err and "Traceback" not in err
+    with sqlite3.connect(db) as conn:
+        runs = conn.execute("select command, status, new from runs order by id").fetchall()
+        assert sorted(r[0] for r in runs) == ["crawl", "ingest"]
+        assert all(r[1] == "ok" for r in runs), runs
+        (s1, e1), (s2, e2) = conn.execute("select started, ended from runs order by id")
+        assert s1 < e2 and s2 < e1  # the runs really overlapped
+        # every page became an article; the two runs' writes interleaved
+        assert sum(r[2] for r in runs) == 240
+        assert conn.execute("select count(*) from articles").fetchone()[0] == 240
+        assert (
+            conn.execute("select count(*) from urls where url like 'http:%'").fetchone()[0] == 120
+        )
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
