@@ -108,7 +108,7 @@ def test_a_crawl_and_an_ingest_at_once_on_one_database(tmp_path):
         assert sorted(r[0] for r in runs) == ["crawl", "ingest"]
         assert all(r[1] == "ok" for r in runs), runs
         (s1, e1), (s2, e2) = conn.execute("select started, ended from runs order by id")
-        assert s1 < e2 and s2 < e1  # the runs really overlapped
+        assert s1 <= e2 and s2 <= e1  # the runs overlapped (timestamps are whole seconds)
         # every page became an article; the two runs' writes interleaved
         assert sum(r[2] for r in runs) == 240
         assert conn.execute("select count(*) from articles").fetchone()[0] == 240
