@@ -110,19 +110,13 @@ class CrawlRun:
         again) unless ``remember``: a redirect to a refused address took a request.
         """
         self.counts.add(outcome, reason)
-        if reason == "robots":
-            self.count("robots_denied")
-        with self.store.transaction():
-            self.store.record_event(
-                self.run_id,
-                input=url,
-                url=url,
-                outcome=outcome,
-                reason=reason,
-                detail=detail or None,
-            )
-            if remember or reason not in NOT_REMEMBERED:
-                self._remember(url, outcome, reason)
+        self._record_problem(
+            url,
+            outcome=outcome,
+            reason=reason,
+            detail=detail,
+            remember=remember or reason not in NOT_REMEMBERED,
+        )
 
     def hub_problem(
         self, url: str, *, kind: str, outcome: str, reason: str, detail: str = ""
@@ -134,6 +128,15 @@ class CrawlRun:
         """
         key = f"hub-{outcome}:{reason}"
         self.counts.reasons[key] = self.counts.reasons.get(key, 0) + 1
+        self._record_problem(
+            url, outcome=outcome, reason=reason, detail=f"{kind}: {detail}" if detail else kind
+        )
+
+    def _record_problem(
+        self, url: str, *, outcome: str, reason: str, detail: str, remember: bool = False
+    ) -> None:
+        """The event row of a URL that failed or was refused (and remember it, for a later
+        run, when ``remember``); robots.txt refusals are also counted."""
         if reason == "robots":
             self.count("robots_denied")
         with self.store.transaction():
@@ -143,8 +146,10 @@ class CrawlRun:
                 url=url,
                 outcome=outcome,
                 reason=reason,
-                detail=f"{kind}: {detail}" if detail else kind,
+                detail=detail or None,
             )
+            if remember:
+                self._remember(url, outcome, reason)
 
     def _remember(self, url: str, outcome: str, reason: str) -> None:
         row = self.store.crawl_url(url)
