@@ -20,7 +20,6 @@ from typing import Literal
 from newsmill import templates
 from newsmill.errors import NoArticle
 from newsmill.extract import article_from_text, decode_html, is_binary, parse_article
-from newsmill.fingerprint import content_hash
 from newsmill.models import Article
 from newsmill.neardup import Sketch
 from newsmill.store import PAGE_COMPRESSION, RunCounts, Store, utcnow
@@ -120,13 +119,14 @@ def _prepare(doc: Document, kind: DocumentKind, article: Article | None = None) 
     page = zlib.compress(doc.body, PAGE_COMPRESSION) if _keeps_page(doc, kind) else None
     if article is None:
         return Prepared(page)
-    return Prepared(page, templates.line_keys_of(article), sketch_keys(article.text))
+    return Prepared(page, templates.line_keys_of(article), sketch_keys(article.text, article.hash))
 
 
-def sketch_keys(text: str) -> dict[str, tuple[list[int], int]]:
-    """``{content hash: (band keys, shingle count)}`` of ``text``, for :class:`Prepared`."""
+def sketch_keys(text: str, text_hash: str) -> dict[str, tuple[list[int], int]]:
+    """``{text_hash: (band keys, shingle count)}`` of ``text`` (whose content hash is
+    ``text_hash``), for :class:`Prepared`."""
     sketch = Sketch.of(text)
-    return {content_hash(text): (sketch.keys, sketch.shingle_count)}
+    return {text_hash: (sketch.keys, sketch.shingle_count)}
 
 
 def template_clean(store: Store, doc: Document, analysis: Analysis) -> templates.TemplateClean:

@@ -199,6 +199,7 @@ class TemplateClean:
     known: str | None = None  # the stored article this source text already became
     crossed: list[int] = field(default_factory=list)  # line ids that became template now
     site_crossed: bool = False  # the site became old enough with this article
+    source_hash: str = ""  # content_hash(source), when the article has a site
 
 
 def clean_article(
@@ -227,7 +228,8 @@ def clean_article(
         site = store.article_site(current) or site
     if site is None:
         return TemplateClean(article, None, source)
-    known = current or store.article_for_source(content_hash(source))
+    source_hash = content_hash(source)
+    known = current or store.article_for_source(source_hash)
     lines = source.split("\n")
     keys = [key_of(line) for line in lines]
     distinct = {k.line_id: k for k in keys if k is not None}
@@ -264,7 +266,15 @@ def clean_article(
         cleaned, removed = article, []
     site_crossed = not in_site and before < MIN_SITE_ARTICLES <= site_n
     return TemplateClean(
-        cleaned, site, source, list(distinct.values()), removed, known, crossed, site_crossed
+        cleaned,
+        site,
+        source,
+        list(distinct.values()),
+        removed,
+        known,
+        crossed,
+        site_crossed,
+        source_hash,
     )
 
 
@@ -279,7 +289,7 @@ def remember(store: Store, result: TemplateClean, *, is_new: bool) -> None:
             [(k.line_id, k.words, k.quoted) for k in result.lines],
             replace=is_new,
         )
-        store.add_source(content_hash(result.source), article.hash)
+        store.add_source(result.source_hash, article.hash)
     if is_new or not store.removed_lines(article.hash):
         store.set_removed_lines(article.hash, _explanation(article, result))
 
@@ -335,7 +345,7 @@ def apply(
         store.remember_lines(
             article_hash, site, [(k.line_id, k.words, k.quoted) for k in result.lines], replace=True
         )
-        store.add_source(content_hash(result.source), article_hash)
+        store.add_source(result.source_hash, article_hash)
     store.set_removed_lines(article_hash, _explanation(source, result))
     new_text = result.article.text
     if new_text == row["text"]:

@@ -198,7 +198,7 @@ class NewsmillPipeline:
         if cleaned.hash in analysis.prepared.sketches:
             return analysis
         try:
-            extra = await self._in_pool(sketch_keys, cleaned.text)
+            extra = await self._in_pool(sketch_keys, cleaned.text, cleaned.hash)
         except BrokenProcessPool:
             return analysis
         sketches = {**analysis.prepared.sketches, **extra}
