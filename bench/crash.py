@@ -260,8 +260,8 @@ def check_consistency(db: Path) -> list[str]:
     return problems
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes in process group ``pgid``, from /proc."""
+def group_processes(pgid: int) -> list[tuple[int, int]]:
+    """(pid, ppid) of the live (not zombie) processes in process group ``pgid``, from /proc."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -273,8 +273,13 @@ def group_members(pgid: int) -> list[int]:
         # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses
         fields = stat[stat.rindex(")") + 2 :].split()
         if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(entry.name))
+            found.append((int(entry.name), int(fields[1])))
     return found
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes in process group ``pgid``."""
+    return [pid for pid, _ in group_processes(pgid)]
 
 
 def wait_group_gone(pgid: int, timeout: float = 10.0) -> list[int]:

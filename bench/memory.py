@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crash import Site, make_pages, newsmill, run_env, site_pages
+from crash import Site, group_processes, make_pages, newsmill, run_env, site_pages
 
 MB = 1024 * 1024
 
@@ -113,18 +113,7 @@ class TreeSampler:
     samples: int = 0
 
     def members(self) -> list[tuple[int, int]]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            rest = stat[stat.rindex(")") + 2 :].split()
-            if int(rest[2]) == self.pgid and rest[0] != "Z":
-                found.append((int(entry.name), int(rest[1])))
-        return found
+        return group_processes(self.pgid)
 
     def sample(self) -> None:
         rss = pss = n = 0
