@@ -24,7 +24,6 @@ import argparse
 import gzip
 import hashlib
 import html
-import http.server
 import json
 import os
 import random
@@ -34,12 +33,12 @@ import sqlite3
 import string
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
+from crash import Site  # the served site: robots.txt, sitemap index, sitemaps, feed
+
 REPO = Path(__file__).resolve().parents[1]
-PER_SITEMAP = 500
 
 
 def build_pages(dataset: Path, n: int) -> dict[str, bytes]:
@@ -127,92 +126,6 @@ def _recipher(page: str, edition: int) -> str:
     )
 
 
-class Site:
-    """The generated site, served by a threaded stdlib server on 127.0.0.1."""
-
-    def __init__(self, pages: dict[str, bytes]) -> None:
-        self.pages = pages
-        self.hubs: dict[str, tuple[str, bytes]] = {}
-        self.log: list[str] = []
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._build_hubs()
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _build_hubs(self) -> None:
-        urls = [self.base + p for p in self.pages]
-        chunks = [urls[i : i + PER_SITEMAP] for i in range(0, len(urls), PER_SITEMAP)]
-        index = "".join(
-            f"<sitemap><loc>{self.base}/sitemaps/{j}.xml</loc></sitemap>"
-            for j in range(len(chunks))
-        )
-        self.hubs["/sitemap_index.xml"] = (
-            "application/xml",
-            f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/'
-            f'sitemap/0.9">{index}</sitemapindex>'.encode(),
-        )
-        for j, chunk in enumerate(chunks):
-            entries = "".join(
-                f"<url><loc>{u}</loc><lastmod>2024-05-01</lastmod></url>" for u in chunk
-            )
-            self.hubs[f"/sitemaps/{j}.xml"] = (
-                "application/xml",
-                f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/'
-                f'sitemap/0.9">{entries}</urlset>'.encode(),
-            )
-        items = "".join(f"<item><link>{u}</link></item>" for u in urls[-100:])
-        self.hubs["/rss.xml"] = (
-            "application/rss+xml",
-            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Bench</title>{items}'
-            "</channel></rss>".encode(),
-        )
-        self.hubs["/robots.txt"] = (
-            "text/plain",
-            f"User-agent: *\nAllow: /\nSitemap: {self.base}/sitemap_index.xml\n".encode(),
-        )
-        self.hubs["/"] = (
-            "text/html",
-            b'<!doctype html><html><head><title>Bench news</title><link rel="alternate" '
-            b'type="application/rss+xml" href="/rss.xml"></head><body><p>News</p></body></html>',
-        )
-
-    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
-        site = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out at once
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
-                site.log.append(path)
-                status, ctype, body, etag = 404, "text/plain", b"not found", None
-                if path in site.pages:
-                    status, ctype, body = 200, "text/html; charset=utf-8", site.pages[path]
-                elif path in site.hubs:
-                    ctype, body = site.hubs[path]
-                    status, etag = 200, '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-                    if self.headers.get("If-None-Match") == etag:
-                        status, body = 304, b""
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                if etag:
-                    self.send_header("ETag", etag)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if body:
-                    self.wfile.write(body)
-
-        return Handler
-
-    def article_hits(self, since: int = 0) -> int:
-        return sum(1 for p in self.log[since:] if p in self.pages)
-
-
 def timed(cmd: list[str], **kwargs: object) -> tuple[float, subprocess.CompletedProcess[str]]:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     env.pop("NEWSMILL_DB", None)
@@ -258,21 +171,21 @@ def main() -> None:
         row = {
             "tool": label,
             "seconds": seconds,
-            "article_pages_fetched": site.article_hits(mark),
+            "article_pages_fetched": len(site.article_hits) - mark,
             "new_articles": summary["new"],
             "stored": count(db, "select count(*) from articles"),
         }
         print(json.dumps(row), flush=True)
         return row
 
-    mark = len(site.log)
+    mark = len(site.article_hits)
     first = crawl_row("newsmill crawl", out / "crawl.db", [], mark)
     rows.append(first)
-    mark = len(site.log)
+    mark = len(site.article_hits)
     second = crawl_row("newsmill crawl, run 2 (unchanged site)", out / "crawl.db", [], mark)
     rows.append(second)
     if "workers0" not in args.skip:
-        mark = len(site.log)
+        mark = len(site.article_hits)
         rows.append(
             crawl_row("newsmill crawl --workers 0", out / "crawl0.db", ["--workers", "0"], mark)
         )
@@ -290,7 +203,7 @@ def main() -> None:
         # The CLI's default extracts no metadata; newsmill extracts title, author, date,
         # site and language for every page, so the second row does the same work.
         for label, extra in (("", []), (" --with-metadata", ["--with-metadata"])):
-            mark = len(site.log)
+            mark = len(site.article_hits)
             target = out / f"trafilatura{extra[0] if extra else ''}"
             seconds, _ = timed(
                 [
@@ -308,7 +221,7 @@ def main() -> None:
             row = {
                 "tool": f"trafilatura CLI{label} (-i urls.txt -o DIR)",
                 "seconds": seconds,
-                "article_pages_fetched": site.article_hits(mark),
+                "article_pages_fetched": len(site.article_hits) - mark,
                 "new_articles": produced,
                 "stored": produced,
             }
@@ -337,7 +250,7 @@ def main() -> None:
     }
     print(json.dumps(row), flush=True)
     rows.append(row)
-    site.server.shutdown()
+    site.close()
 
     for row in rows:
         pages_done = n if row is not second else row["article_pages_fetched"]
