@@ -26,7 +26,11 @@ def store(db_path: Path):
 
 
 def run_cli(
-    *args: str, db: Path | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str,
+    db: Path | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m newsmill`` in a subprocess, as a user (or cron) would."""
     full_env = {k: v for k, v in os.environ.items() if k != "NEWSMILL_DB"}
@@ -41,6 +45,6 @@ def run_cli(
         text=True,
         env=full_env,
         cwd=cwd,
-        timeout=300,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
     )

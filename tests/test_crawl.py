@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import run_cli
 from .crawlsite import SLOW_SECONDS, Site, build_sites
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,17 +26,8 @@ NEWS = "/news/2024/05/"
 FAST = ["--delay", "0", "--timeout", "1", "--retries", "1", "--workers", "2"]
 
 
-def newsmill(*args: str, db: Path, wait: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "NEWSMILL_DB"}
-    env["PYTHONPATH"] = str(REPO / "src")
-    return subprocess.run(
-        [sys.executable, "-m", "newsmill", *args, "--db", str(db)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+def newsmill(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, db=db, timeout=120)
 
 
 def popen(*args: str, db: Path) -> subprocess.Popen[str]:

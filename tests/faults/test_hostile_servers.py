@@ -17,10 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import pytest
 
 from newsmill.pipeline import Document, analyze
 
+from ..conftest import run_cli
 from .hostile_site import (
     BAD_LINKS,
     CYRILLIC_PARAS,
@@ -51,17 +50,8 @@ TIMEOUT = 3
 
 
 def newsmill(*args: str, db: Path) -> tuple[subprocess.CompletedProcess[str], float]:
-    env = {k: v for k, v in os.environ.items() if k != "NEWSMILL_DB"}
-    env["PYTHONPATH"] = str(REPO / "src")
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "newsmill", *args, "--db", str(db)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-    )
+    result = run_cli(*args, db=db, timeout=180)
     return result, time.monotonic() - started
 
 
