@@ -569,8 +569,11 @@ class NearDupIndex:
         return Match(best.article, best.matched, best.similarity, best.kind, new_id)
 
     def _candidates(self, keys: list[int], *, exclude: int) -> list[_Candidate]:
-        """The indexed articles sharing at least one band with ``keys``, most bands first."""
-        bands = self._sync()
+        """The indexed articles sharing at least one band with ``keys``, most bands first.
+
+        Callers read the band store first (:meth:`_sync`, in the same transaction).
+        """
+        bands = self._bands or self._sync()
         hits = bands.hits(keys, exclude=exclude)
         merged = [key for key in keys if key in bands.filter]
         if merged:
