@@ -152,3 +152,33 @@ def test_unopenable_database_is_a_clear_error(tmp_path):
         Store.open(bad)
     with pytest.raises(StoreError, match="cannot open database"):
         Store.open(tmp_path)  # a directory
+
+
+def test_migrations_run_in_one_transaction(tmp_path):
+    """Nothing in a migration commits early: two runs starting at once on a new database
+    must not see a half-migrated schema or lose the write lock midway."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from newsmill.store import migrations
+
+    conn = sqlite3.connect(tmp_path / "news.db")
+    db = sqlite_utils.Database(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    migrations.apply(db)
+    assert conn.in_transaction
+    conn.rollback()
+    assert db.table_names() == []
+
+
+def test_the_near_duplicate_index_opens_inside_a_transaction_without_committing_it(store):
+    from newsmill.neardup import NearDupIndex
+
+    run = store.start_run("test", {})
+    with pytest.raises(RuntimeError), store.transaction():
+        store.db.execute("update runs set status = 'changed' where id = ?", [run])
+        NearDupIndex(store.db)  # the first article of a process opens the index mid-transaction
+        assert store.db.conn.in_transaction
+        raise RuntimeError
+    assert store.run(run)["status"] == "running"

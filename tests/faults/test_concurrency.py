@@ -116,3 +116,30 @@ def test_a_crawl_and_an_ingest_at_once_on_one_database(tmp_path):
             conn.execute("select count(*) from urls where url like 'http:%'").fetchone()[0] == 120
         )
         assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+def test_runs_creating_one_new_database_at_once_all_open_it(tmp_path):
+    """SQLite may refuse the switch to WAL at once ("database is locked", no busy wait) when
+    several connections create a database together; every opener must still get in."""
+    import threading
+
+    from newsmill.store import Store, StoreError
+
+    errors: list[str] = []
+    for round_ in range(40):
+        path = tmp_path / f"new-{round_}.db"
+        barrier = threading.Barrier(6)
+
+        def open_store(path=path, barrier=barrier) -> None:
+            barrier.wait()
+            try:
+                Store.open(path, migrate=False).close()
+            except StoreError as exc:
+                errors.append(str(exc))
+
+        threads = [threading.Thread(target=open_store) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
