@@ -393,6 +393,96 @@ def test_a_moved_article_keeps_its_cluster_under_its_new_hash(store):
     assert store.db.execute("select count(*) from neardup_links").fetchone()[0] == 0
 
 
+def _state(store: Store) -> tuple[list, list]:
+    """Clusters and links, with hashes replaced by the texts they stand for."""
+    text = dict(store.db.execute("select hash, text from articles").fetchall())
+    clusters = sorted(
+        (text[h], text[c]) for h, c in store.db.execute("select hash, cluster from articles")
+    )
+    links = sorted(
+        (text[a], text[m])
+        for a, m in store.db.execute("select article, matched from neardup_links")
+    )
+    return clusters, links
+
+
+@pytest.mark.parametrize("merged", [False, True], ids=["pending", "merged"])
+def test_a_moved_member_whose_links_still_hold_keeps_them_without_relinking(
+    store, merged, monkeypatch
+):
+    """A template re-clean changes a text a little: the links are renamed, not recomputed,
+    and the result is what indexing the new texts from scratch gives."""
+    a, b, c = _bridge_texts()
+    ha, _ = add(store, store.neardup, a, RUN1)
+    hb, _ = add(store, store.neardup, b, RUN1)
+    hc, _ = add(store, store.neardup, c, RUN1)
+    if merged:
+        store.neardup.merge_pending()
+    relinked: list[list[str]] = []
+    monkeypatch.setattr(store.neardup, "_relink", relinked.append)
+    moved = b + "\nUpdated at 14:00."
+    with store.transaction():
+        hb2, was_merged = store.move_article(hb, moved, run_id=None, reason="t")
+    assert not was_merged and relinked == []
+    assert {store.neardup.cluster_of(h) for h in (ha, hb2, hc)} == {min(ha, hb2, hc)}
+    assert store.neardup.links(hb) == []
+    assert {
+        link["article"] if link["matched"] == hb2 else link["matched"]
+        for link in store.neardup.links(hb2)
+    } == {ha, hc}
+    assert store.neardup.is_indexed(hb2) and not store.neardup.is_indexed(hb)
+    monkeypatch.undo()
+    after = _state(store)
+    store.rebuild_near_duplicates()
+    assert _state(store)[0] == after[0]  # the clusters (links depend on the order of adding)
+
+
+def test_moving_the_member_that_names_the_cluster_renames_it(store):
+    original, _ = add(store, store.neardup, WIRE, RUN1)
+    variant, _ = add(store, store.neardup, VARIANTS["typo fixes"], RUN1)
+    other, _ = add(store, store.neardup, VARIANTS["editor's note"], RUN2)
+    first = min(original, variant)
+    with store.transaction():
+        new, _ = store.move_article(
+            first, store.db["articles"].get(first)["text"] + "\nMore.", run_id=None, reason="t"
+        )
+    expected = min(new, max(original, variant))  # both in RUN1: the smaller hash names it
+    assert {store.neardup.cluster_of(h) for h in (new, max(original, variant), other)} == {expected}
+    assert not store.db.execute("select 1 from articles where cluster = ?", [first]).fetchone()
+
+
+def test_a_moved_member_that_no_longer_matches_leaves_and_the_cluster_splits(store):
+    a, b, c = _bridge_texts()
+    ha, _ = add(store, store.neardup, a, RUN1)
+    hb, _ = add(store, store.neardup, b, RUN1)
+    hc, _ = add(store, store.neardup, c, RUN1)
+    with store.transaction():
+        hb2, _ = store.move_article(hb, OTHER_STORY, run_id=None, reason="t")
+    assert store.neardup.cluster_of(ha) == ha
+    assert store.neardup.cluster_of(hc) == hc
+    assert store.neardup.cluster_of(hb2) == hb2
+    assert store.neardup.links(hb2) == [] and store.neardup.links(hb) == []
+
+
+def test_a_moved_member_that_now_matches_another_cluster_merges_it(store, monkeypatch):
+    a, b, c = _bridge_texts()
+    ha, _ = add(store, store.neardup, a, RUN1)
+    hc, _ = add(store, store.neardup, c, RUN1)
+    hc2, _ = add(store, store.neardup, c + "\nCorrection: nine, not seven.", RUN1)
+    assert store.neardup.cluster_of(hc2) == store.neardup.cluster_of(hc) != ha
+    relinked: list[list[str]] = []
+    monkeypatch.setattr(store.neardup, "_relink", relinked.append)
+    # the copy of c is cleaned into b's text: still a near-duplicate of c, now also of a
+    with store.transaction():
+        moved, _ = store.move_article(hc2, b + "\nCorrection.", run_id=None, reason="t")
+    assert relinked == []
+    assert {store.neardup.cluster_of(h) for h in (ha, hc, moved)} == {min(ha, hc, moved)}
+    monkeypatch.undo()
+    after = _state(store)
+    store.rebuild_near_duplicates()
+    assert _state(store)[0] == after[0]
+
+
 # -- where the bands live: pending rows, the merged table, the Bloom filter ----------------
 
 

@@ -509,21 +509,25 @@ class NearDupIndex:
         if not sketch.indexable:
             return None
         with self.db.atomic():
-            bands = self._sync()
-            doc = self.db.execute(
-                "insert into neardup_docs (hash, shingles) values (?, ?)",
-                [article_hash, sketch.shingle_count],
-            ).lastrowid
-            assert doc is not None
-            self.db.execute(
-                "insert into neardup_pending (doc, keys) values (?, ?)",
-                [doc, _pack(sketch.keys)],
-            )
-            bands.add_pending(doc, sketch.keys)
-            match = self._link(article_hash, sketch, first_seen, exclude=doc)
-            if len(bands) >= MERGE_AT:
-                self.merge_pending()
-            return match
+            doc = self._insert_doc(article_hash, sketch)
+            return self._link(article_hash, sketch, first_seen, exclude=doc)
+
+    def _insert_doc(self, article_hash: str, sketch: Sketch) -> int:
+        """Index ``sketch`` under ``article_hash``: a doc row and its keys in the pending log
+        (merged into the band table when the log is full). Returns the doc id."""
+        bands = self._sync()
+        doc = self.db.execute(
+            "insert into neardup_docs (hash, shingles) values (?, ?)",
+            [article_hash, sketch.shingle_count],
+        ).lastrowid
+        assert doc is not None
+        self.db.execute(
+            "insert into neardup_pending (doc, keys) values (?, ?)", [doc, _pack(sketch.keys)]
+        )
+        bands.add_pending(doc, sketch.keys)
+        if len(bands) >= MERGE_AT:
+            self.merge_pending()
+        return doc
 
     def _link(
         self,
@@ -533,11 +537,15 @@ class NearDupIndex:
         *,
         exclude: int,
         within: set[str] | None = None,
+        own_cluster: str | None = None,
     ) -> Match | None:
-        """Verify the candidates of ``sketch``, record links and merge clusters."""
+        """Verify the candidates of ``sketch``, record links and merge clusters.
+
+        ``own_cluster``: the cluster the article is already in (its candidates there need
+        no verifying; a link to another cluster merges the two)."""
         by_cluster: dict[str, list[_Candidate]] = {}
         for cand in self._candidates(sketch.keys, exclude=exclude):
-            if within is None or cand.hash in within:
+            if (within is None or cand.hash in within) and cand.cluster != own_cluster:
                 by_cluster.setdefault(cand.cluster, []).append(cand)
         matches: list[Match] = []
         for cluster, cands in sorted(by_cluster.items()):
@@ -564,7 +572,8 @@ class NearDupIndex:
             "values (?, ?, ?, ?)",
             [(m.article, m.matched, m.similarity, m.kind) for m in matches],
         )
-        new_id = self._merge([m.cluster for m in matches], article_hash, first_seen)
+        clusters = [m.cluster for m in matches] + ([own_cluster] if own_cluster else [])
+        new_id = self._merge(clusters, article_hash, first_seen)
         best = max(matches, key=lambda m: (m.similarity, m.kind == "near", m.matched))
         return Match(best.article, best.matched, best.similarity, best.kind, new_id)
 
@@ -745,25 +754,7 @@ class NearDupIndex:
         the band table (seconds at a million articles).
         """
         with self.db.atomic():
-            row = self.db.execute(
-                "select id from neardup_docs where hash = ?", [article_hash]
-            ).fetchone()
-            bands = self._sync()
-            if row and bands.is_pending(row[0]):
-                self.db.execute("delete from neardup_pending where doc = ?", [row[0]])
-                self.db.execute("delete from neardup_docs where id = ?", [row[0]])
-                bands.remove_pending(row[0])
-                self._bump_generation(keep=bands)
-            elif row:
-                text = text if text is not None else self._text(article_hash)
-                if text is not None and content_hash(text) == article_hash:
-                    self.db.conn.executemany(
-                        "delete from neardup_bands where key = ? and doc = ?",
-                        [(key, row[0]) for key in Sketch.of(text).keys],
-                    )
-                else:
-                    self.db.execute("delete from neardup_bands where doc = ?", [row[0]])
-                self.db.execute("delete from neardup_docs where id = ?", [row[0]])
+            self._unindex(article_hash, text)
             self.db.execute(
                 "delete from neardup_links where article = ? or matched = ?",
                 [article_hash, article_hash],
@@ -779,6 +770,119 @@ class NearDupIndex:
                     )
                 ]
                 self._relink(members)
+
+    def _unindex(self, article_hash: str, text: str | None) -> None:
+        """Delete an article's doc row and its band keys (pending or merged)."""
+        row = self.db.execute(
+            "select id from neardup_docs where hash = ?", [article_hash]
+        ).fetchone()
+        if row is None:
+            return
+        bands = self._sync()
+        if bands.is_pending(row[0]):
+            self.db.execute("delete from neardup_pending where doc = ?", [row[0]])
+            bands.remove_pending(row[0])
+            self._bump_generation(keep=bands)
+        else:
+            text = text if text is not None else self._text(article_hash)
+            if text is not None and content_hash(text) == article_hash:
+                self.db.conn.executemany(
+                    "delete from neardup_bands where key = ? and doc = ?",
+                    [(key, row[0]) for key in Sketch.of(text).keys],
+                )
+            else:
+                self.db.execute("delete from neardup_bands where doc = ?", [row[0]])
+        self.db.execute("delete from neardup_docs where id = ?", [row[0]])
+
+    def replace(
+        self,
+        old_hash: str,
+        new_hash: str,
+        text: str,
+        first_seen: str,
+        *,
+        old_text: str | None = None,
+        sketch: Sketch | None = None,
+    ) -> None:
+        """Re-index an article whose text changed to ``text`` (hash ``new_hash``).
+
+        The ``articles`` rows of both hashes must exist (the new one a copy of the old).
+        When every article linked to the old text still verifies against the new one, the
+        links are kept under the new hash: the cluster is the same graph with one member
+        renamed, so nothing else is re-linked (re-linking a whole cluster on every template
+        re-clean was most of a crawl's time on a new site). Otherwise the article is removed
+        as :meth:`remove` does and indexed again. Either way the new text then joins any
+        other cluster it near-duplicates.
+        """
+        if sketch is None or sketch.text != text:
+            sketch = Sketch.of(text)
+        with self.db.atomic():
+            kept = self._reverify_links(old_hash, sketch) if sketch.indexable else None
+            if kept is None:
+                self.remove(old_hash, old_text)
+                self.add(new_hash, text, first_seen, sketch=sketch)
+                return
+            old_id = self.cluster_of(old_hash) or old_hash
+            self._unindex(old_hash, old_text)
+            for (article, matched), similarity in kept.items():
+                self.db.execute(
+                    "update neardup_links set article = ?, matched = ?, similarity = ? "
+                    "where article = ? and matched = ?",
+                    [
+                        new_hash if article == old_hash else article,
+                        new_hash if matched == old_hash else matched,
+                        similarity,
+                        article,
+                        matched,
+                    ],
+                )
+            # The id is the earliest member's hash: recomputed if the old text named the
+            # cluster, else the new hash wins only if it sorts first.
+            if old_id == old_hash:
+                new_id = self._earliest(old_hash, new_hash, first_seen)
+            else:
+                named = self.db.execute(
+                    "select first_seen from articles where hash = ?", [old_id]
+                ).fetchone()
+                new_id = min((first_seen, new_hash), (named[0] if named else "", old_id))[1]
+            self.db.execute(
+                "update articles set cluster = ? where cluster = ? or hash = ?",
+                [new_id, old_id, new_hash],
+            )
+            doc = self._insert_doc(new_hash, sketch)
+            self._link(new_hash, sketch, first_seen, exclude=doc, own_cluster=new_id)
+
+    def _reverify_links(self, old_hash: str, sketch: Sketch) -> dict[tuple[str, str], float] | None:
+        """``{(article, matched): new similarity}`` for every link of ``old_hash`` when all
+        of them hold for the text of ``sketch``; None when one does not (or it had none)."""
+        rows = self.db.execute(
+            "select l.article, l.matched, a.text from neardup_links l join articles a "
+            "on a.hash = (case when l.article = ? then l.matched else l.article end) "
+            "where l.article = ? or l.matched = ?",
+            [old_hash, old_hash, old_hash],
+        ).fetchall()
+        if not rows:
+            return None
+        kept: dict[tuple[str, str], float] = {}
+        for article, matched, other in rows:
+            verdict = compare(
+                sketch,
+                tokens(other),
+                near_threshold=self.near_threshold,
+                containment_threshold=self.containment_threshold,
+            )
+            if verdict is None:
+                return None
+            kept[(article, matched)] = round(verdict.similarity, 4)
+        return kept
+
+    def _earliest(self, old_hash: str, new_hash: str, first_seen: str) -> str:
+        """The new id of the cluster ``old_hash`` named, with ``new_hash`` in its place."""
+        rows = self.db.execute(
+            "select first_seen, hash from articles where cluster = ? and hash != ?",
+            [old_hash, old_hash],
+        ).fetchall()
+        return min([(first_seen, new_hash), *rows])[1]
 
     def _relink(self, members: list[str]) -> None:
         """Recompute the clusters of ``members`` from scratch, among themselves only."""
