@@ -164,8 +164,13 @@ class NewsmillPipeline:
         )
         analysis = _trusted_canonical(doc, await self._analyze(doc))
         analysis = await self._sketch_cleaned_text(doc, analysis)
-        outcome = record(self.run.store, doc, analysis, run_id=self.run.run_id, seen_at=utcnow())
-        self.run.after_record(outcome, also_urls=[doc.input, *(adapter.get("redirect_urls") or [])])
+        with self.run.store.transaction():  # one commit per page, its bookkeeping included
+            outcome = record(
+                self.run.store, doc, analysis, run_id=self.run.run_id, seen_at=utcnow()
+            )
+            self.run.after_record(
+                outcome, also_urls=[doc.input, *(adapter.get("redirect_urls") or [])]
+            )
         if self.stats:
             self.stats.inc_value(f"newsmill/{outcome.outcome}")
         logger.info(
