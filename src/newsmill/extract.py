@@ -463,9 +463,13 @@ def drop_scripts(page: str) -> str:
 
 
 def _body_text(page: str, url: str | None) -> str | None:
+    # fast=True: trafilatura's own extractor without the readability/jusText comparison
+    # (its baseline and recall-retry rescues still run). On the 181-page benchmark it changed
+    # 5 pages (3 better, 2 worse): F1 0.9668 -> 0.9690, holdout half 0.9648 -> 0.9742, dev
+    # half 0.9686 -> 0.9642, at 1.36x the speed (bench/extraction.py).
     try:
         document = trafilatura.bare_extraction(
-            page, url=url, include_comments=False, with_metadata=False
+            page, url=url, include_comments=False, with_metadata=False, fast=True
         )
     except Exception as err:  # trafilatura/lxml internals on pathological input
         raise NoArticle("extraction-error", f"{type(err).__name__}: {err}") from err
