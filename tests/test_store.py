@@ -104,6 +104,23 @@ def test_fts_follows_text_updates_and_ignores_other_columns(store):
     store.db.execute("insert into articles_fts (articles_fts) values ('integrity-check')")
 
 
+def test_a_moved_article_is_found_by_its_new_text_only(store):
+    run = store.start_run("test", {})
+    a = make_article("Harbour bridge reopens.\nShare this story", title="Bridge")
+    store.add_article(a, run_id=run, seen_at="t")
+    with store.transaction():
+        new_hash, merged = store.move_article(
+            a.hash, "Harbour bridge reopens.", run_id=run, reason="test"
+        )
+    assert not merged
+    hits = store.search("harbour")
+    assert [(h["hash"], h["title"]) for h in hits] == [(new_hash, "Bridge")]
+    assert store.search("share") == []
+    row = store.db["articles"].get(new_hash)
+    assert (row["text"], row["words"], row["cluster"]) == ("Harbour bridge reopens.", 3, new_hash)
+    store.db.execute("insert into articles_fts (articles_fts) values ('integrity-check')")
+
+
 def test_find_article_prefix_rules(store):
     run = store.start_run("test", {})
     a = make_article("Alpha story.")

@@ -984,17 +984,21 @@ class Store:
                 ],
             )
         else:
-            columns = [c.name for c in self.db["articles"].columns if c.name != "hash"]
+            # A copy of the row with the new text, inserted as such: the full-text index
+            # then sees one insert (and one delete below) instead of an insert and an update.
+            new_values = {
+                "hash": new_hash,
+                "text": text,
+                "words": words,
+                "norm_version": NORMALIZATION_VERSION,
+                "cluster": new_hash,
+            }
+            columns = [c.name for c in self.db["articles"].columns]
             names = ", ".join(columns)
+            values = ", ".join("?" if c in new_values else c for c in columns)
             self.db.execute(
-                f"insert into articles (hash, {names}) select ?, {names} from articles "
-                "where hash = ?",
-                [new_hash, old_hash],
-            )
-            self.db.execute(
-                "update articles set text = ?, words = ?, norm_version = ?, cluster = ? "
-                "where hash = ?",
-                [text, words, NORMALIZATION_VERSION, new_hash, new_hash],
+                f"insert into articles ({names}) select {values} from articles where hash = ?",
+                [*(new_values[c] for c in columns if c in new_values), old_hash],
             )
             # The near-duplicate index follows: the links hold if the new text still
             # verifies against each linked article, else the cluster is re-linked.
