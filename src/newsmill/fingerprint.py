@@ -15,6 +15,7 @@ so a store can tell which articles need rehashing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -26,8 +27,15 @@ NORMALIZATION_VERSION = 1
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
 
 
+@functools.lru_cache(maxsize=64)
 def normalize_for_hash(text: str) -> str:
-    """Return ``text`` normalized as the content hash sees it."""
+    """Return ``text`` normalized as the content hash sees it.
+
+    Cached for the last few texts: storing one page normalizes the same text several times
+    (its hash, its template-cleaned hash, its near-duplicate tokens, the hash a move
+    checks), each time from a different but equal string, and a cache hit costs one string
+    comparison instead of ~0.2 ms of Unicode work.
+    """
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
     text = text.casefold()
