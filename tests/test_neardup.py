@@ -267,7 +267,7 @@ def test_remove_splits_a_cluster_held_together_by_one_article(store, merged):
     assert len({index.cluster_of(h) for h in (ha, hb, hc)}) == 1
     if merged:
         assert index.merge_pending() == 3
-    doc = store.db.execute("select id from neardup_docs where hash = ?", [hb]).fetchone()[0]
+    doc = _doc_id(store, hb)
     index.remove(hb)
     for table in ("neardup_bands", "neardup_pending"):
         assert not store.db.execute(f"select 1 from {table} where doc = ?", [doc]).fetchone()
@@ -289,6 +289,16 @@ def test_remove_splits_a_cluster_held_together_by_one_article(store, merged):
     hb2, match = add(store, index, b + "\nUpdated at 14:00.", RUN2)
     assert match is not None
     assert {index.cluster_of(h) for h in (ha, hb2, hc)} == {min(ha, hc)}
+
+
+def _doc_id(store, article_hash: str) -> int:
+    """An indexed article's id: its neardup_docs row once merged, its pending row before."""
+    (doc,) = store.db.execute(
+        "select id from neardup_docs where hash = :h union all "
+        "select doc from neardup_pending where hash = :h",
+        {"h": article_hash},
+    ).fetchone()
+    return doc
 
 
 def test_remove_without_text_scans_the_bands(store):
@@ -427,8 +437,9 @@ def test_two_processes_see_each_others_bands(tmp_path):
     with Store.open(tmp_path / "news.db") as one, Store.open(tmp_path / "news.db") as two:
         index_one, index_two = NearDupIndex(one.db), NearDupIndex(two.db)
         original, _ = add(one, index_one, WIRE)
-        _, match = add(two, index_two, VARIANTS["typo fixes"], RUN2)  # pending, other process
+        variant, match = add(two, index_two, VARIANTS["typo fixes"], RUN2)  # pending, other
         assert match is not None and match.matched == original
+        assert index_one.is_indexed(variant) and index_two.add(original, WIRE, RUN1) is None
         index_one.merge_pending()
         _, match = add(
             two, index_two, VARIANTS["new headline and boilerplate"], RUN2
@@ -438,6 +449,91 @@ def test_two_processes_see_each_others_bands(tmp_path):
         index_two.remove(removed)
         _, match = add(one, index_one, VARIANTS["paragraph dropped"], RUN2)
         assert match is not None and match.matched != removed
+
+
+def test_pending_articles_get_their_docs_row_when_merged(store):
+    index = NearDupIndex(store.db)
+    original, _ = add(store, index, WIRE)
+    variant, _ = add(store, index, VARIANTS["typo fixes"], RUN2)
+    # pending: the hash is in the pending row, no neardup_docs row (no random index page)
+    assert store.db.execute("select count(*) from neardup_docs").fetchone()[0] == 0
+    assert store.db.execute("select hash from neardup_pending order by doc").fetchall() == [
+        (original,),
+        (variant,),
+    ]
+    assert index.is_indexed(original) and NearDupIndex(store.db).is_indexed(variant)
+    assert index.merge_pending() == 2
+    assert store.db.execute("select hash from neardup_docs order by id").fetchall() == [
+        (original,),
+        (variant,),
+    ]
+    assert (
+        store.db.execute(
+            "select count(*) from neardup_bands where doc not in (select id from neardup_docs)"
+        ).fetchone()[0]
+        == 0
+    )
+    # merged: found through the filter (which holds the merged hashes) and neardup_docs
+    fresh = NearDupIndex(store.db)
+    assert fresh.is_indexed(original) and fresh.is_indexed(variant)
+    assert not fresh.is_indexed(content_hash(OTHER_STORY))
+    bloom = fresh._sync().filter
+    assert neardup.doc_key(original) in bloom and neardup.doc_key(variant) in bloom
+    # new ids come after the merged ones
+    other, _ = add(store, fresh, OTHER_STORY, RUN2)
+    assert _doc_id(store, other) > _doc_id(store, variant)
+
+
+def test_a_store_from_before_pending_hashes_is_read_and_upgraded(store):
+    """The previous layout: every indexed article had a neardup_docs row, pending rows had
+    no hash, the filter held only band keys. Opening it adds the columns and the hashes."""
+    db = store.db
+    db.execute("drop table neardup_pending")
+    db.execute("create table neardup_pending (doc integer primary key, keys blob not null)")
+    docs = {}
+    for text, merged in ((WIRE, True), (OTHER_STORY, False)):
+        article_hash = put(store, text)
+        sketch = Sketch.of(text)
+        doc = db.execute(
+            "insert into neardup_docs (hash, shingles) values (?, ?)",
+            [article_hash, sketch.shingle_count],
+        ).lastrowid
+        if merged:
+            db.conn.executemany(
+                "insert into neardup_bands (key, doc) values (?, ?)",
+                [(key, doc) for key in sketch.keys],
+            )
+        else:
+            db.execute(
+                "insert into neardup_pending (doc, keys) values (?, ?)",
+                [doc, neardup._pack(sketch.keys)],
+            )
+        docs[article_hash] = doc
+    bloom = neardup.BloomFilter.sized_for(1)
+    bloom.add_many(Sketch.of(WIRE).keys)
+    db.execute("insert into neardup_filter (chunk, bits) values (0, ?)", [bytes(bloom.data)])
+    db.execute(
+        "insert or replace into neardup_meta (key, value) values ('filter', ?)",
+        [json.dumps({"bits": bloom.nbits, "keys": bloom.keys})],
+    )
+    db.conn.commit()
+
+    index = NearDupIndex(db)
+    assert {c.name for c in db["neardup_pending"].columns} >= {"hash", "shingles"}
+    assert all(index.is_indexed(h) for h in docs)
+    meta = json.loads(
+        db.execute("select value from neardup_meta where key = 'filter'").fetchone()[0]
+    )
+    assert meta["docs"] is True
+    wire, other = docs
+    _, match = add(store, index, VARIANTS["typo fixes"], RUN2)  # the merged original
+    assert match is not None and match.matched == wire
+    _, match = add(store, index, OTHER_STORY + "\nUpdated at 14:00.", RUN2)  # the old pending
+    assert match is not None and match.matched == other
+    assert index.merge_pending() == 3
+    hashes = [h for (h,) in db.execute("select hash from neardup_docs")]
+    assert len(hashes) == len(set(hashes)) == 4
+    assert all(NearDupIndex(db).is_indexed(h) for h in hashes)
 
 
 def test_bloom_filter_has_no_false_negatives_and_few_false_positives():

@@ -31,10 +31,11 @@ How a new article is checked (:meth:`NearDupIndex.add`):
 
 Tables (created by :func:`create_tables`; ``articles`` belongs to the store):
 
-``neardup_docs``     one row per indexed article: a small integer id for the band table
+``neardup_docs``     one row per merged article: its integer id in the band table, its hash
 ``neardup_bands``    (key, doc): the LSH bands, merged and indexed
-``neardup_pending``  (doc, keys): bands of recent articles, not merged yet
-``neardup_filter``   a Bloom filter over the keys of ``neardup_bands``, in 1 MB chunks
+``neardup_pending``  (doc, keys, hash): recent articles and their bands, not merged yet
+``neardup_filter``   a Bloom filter over the keys of ``neardup_bands`` and the hashes of
+                     ``neardup_docs``, in 1 MB chunks
 ``neardup_links``    (article, matched, similarity, kind): why an article joined a cluster
 ``neardup_meta``     the parameters the signatures were made with, the filter's size, and
                      a generation number that changes when pending rows are merged or removed
@@ -46,6 +47,7 @@ import hashlib
 import json
 import logging
 import re
+import sqlite3
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -142,7 +144,12 @@ _TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+")
 #   table in one sorted pass once MERGE_AT articles are pending;
 # * lookups in ``neardup_bands`` go through a Bloom filter over its keys (``neardup_filter``,
 #   read once per process, 1.5 bytes per key): a new article's keys are nearly all absent
-#   from the table, and the filter says so without a disk read.
+#   from the table, and the filter says so without a disk read;
+# * the same goes for the article itself: a pending article has no ``neardup_docs`` row (its
+#   hash is in its pending row), and the filter also holds the hashes of the merged
+#   articles. "Is this article indexed already?" and adding it then touch no random page of
+#   the 85 MB hash index of ``neardup_docs``, which at a million articles cost one disk read
+#   per check (0.15-0.2 ms). The merge inserts the pending articles' rows, in hash order.
 #
 # MERGE_AT: a merge rewrites most leaves of the band table whatever its size (20,000
 # articles bring 400,000 keys, more than the table's leaves at a million articles), so its
@@ -160,6 +167,12 @@ FILTER_FULL_BITS_PER_KEY = 8
 FILTER_MIN_BYTES = 1 << 20
 FILTER_CHUNK = 1 << 20  # bytes per stored row of neardup_filter
 _MASK64 = (1 << 64) - 1
+
+
+def doc_key(article_hash: str) -> int:
+    """The filter key that stands for an article (its hash hashed to 48 bits, like a band)."""
+    digest = hashlib.blake2b(article_hash.encode(), digest_size=8, person=b"newsmill-doc")
+    return int.from_bytes(digest.digest(), "little", signed=True) >> 16
 
 
 class BloomFilter:
@@ -402,7 +415,9 @@ def create_tables(db: sqlite_utils.Database) -> None:
         );
         create table if not exists neardup_pending (
             doc integer primary key,
-            keys blob not null
+            keys blob not null,
+            hash text,
+            shingles integer
         );
         create table if not exists neardup_filter (
             chunk integer primary key,
@@ -410,6 +425,16 @@ def create_tables(db: sqlite_utils.Database) -> None:
         );
         """
     )
+    # Stores made before pending articles carried their hash (their pending rows have a
+    # neardup_docs row, and NULL here). ADD COLUMN does not rewrite the table.
+    have = {row[1] for row in db.execute("pragma table_info(neardup_pending)")}
+    for name, kind in (("hash", "text"), ("shingles", "integer")):
+        if name not in have:
+            try:
+                db.execute(f"alter table neardup_pending add column {name} {kind}")
+            except sqlite3.OperationalError as exc:  # another process was first
+                if "duplicate column" not in str(exc):
+                    raise
     if db["articles"].exists():
         # The name sqlite-utils gives the index m001 creates: never a second copy of it.
         db.execute("create index if not exists idx_articles_cluster on articles (cluster)")
@@ -480,7 +505,10 @@ class NearDupIndex:
         current = params()
         if row and json.loads(row[0]) == current:
             return
-        if row and self.db.execute("select 1 from neardup_docs limit 1").fetchone():
+        indexed = (
+            "select exists (select 1 from neardup_docs) or exists (select 1 from neardup_pending)"
+        )
+        if row and self.db.execute(indexed).fetchone()[0]:
             raise StaleIndex(
                 "the near-duplicate index was built with other parameters than this version "
                 f"of newsmill uses ({row[0]}); rebuild it with `newsmill dups --rebuild`"
@@ -502,24 +530,26 @@ class NearDupIndex:
         the article is unique (or too short to judge). Adding an indexed article again
         changes nothing and returns its recorded link.
         """
-        if self.is_indexed(article_hash):
-            return self.match_of(article_hash)
-        if sketch is None or sketch.text != text:
-            sketch = Sketch.of(text)
-        if not sketch.indexable:
-            return None
         with self.db.atomic():
             bands = self._sync()
-            doc = self.db.execute(
-                "insert into neardup_docs (hash, shingles) values (?, ?)",
-                [article_hash, sketch.shingle_count],
-            ).lastrowid
-            assert doc is not None
+            if self._doc_of(article_hash, bands) is not None:
+                return self.match_of(article_hash)
+            if sketch is None or sketch.text != text:
+                sketch = Sketch.of(text)
+            if not sketch.indexable:
+                return None
+            # A new id after every merged and pending one (the last page of each table),
+            # and after the pending ones this process has seen (not one it just removed).
+            (doc,) = self.db.execute(
+                "select max(coalesce((select max(id) from neardup_docs), 0), "
+                "coalesce((select max(doc) from neardup_pending), 0), ?) + 1",
+                [bands.upto],
+            ).fetchone()
             self.db.execute(
-                "insert into neardup_pending (doc, keys) values (?, ?)",
-                [doc, _pack(sketch.keys)],
+                "insert into neardup_pending (doc, keys, hash, shingles) values (?, ?, ?, ?)",
+                [doc, _pack(sketch.keys), article_hash, sketch.shingle_count],
             )
-            bands.add_pending(doc, sketch.keys)
+            bands.add_pending(doc, sketch.keys, article_hash)
             match = self._link(article_hash, sketch, first_seen, exclude=doc)
             if len(bands) >= MERGE_AT:
                 self.merge_pending()
@@ -589,9 +619,23 @@ class NearDupIndex:
         # A band shared by thousands (pages that are nothing but one site's boilerplate):
         # keep the docs sharing the most bands before asking for their hashes.
         docs = sorted(hits, key=lambda d: -hits[d])[: MAX_CANDIDATES * 20]
+        # Pending articles' hashes are in memory; merged ones are in neardup_docs.
+        pending = {bands.hashes[d]: d for d in docs if d in bands.hashes}
+        merged_docs = [d for d in docs if d not in bands.hashes]
         found = []
-        for start in range(0, len(docs), 500):
-            chunk = docs[start : start + 500]
+        hashes = list(pending)
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found += [
+                (pending[h], h, cluster)
+                for h, cluster in self.db.execute(
+                    f"select hash, coalesce(cluster, hash) from articles where hash in ({marks})",
+                    chunk,
+                )
+            ]
+        for start in range(0, len(merged_docs), 500):
+            chunk = merged_docs[start : start + 500]
             marks = ",".join("?" * len(chunk))
             found += self.db.execute(
                 f"""
@@ -615,14 +659,26 @@ class NearDupIndex:
         """
         generation = self._generation()
         bands = self._bands
-        query = "select doc, keys from neardup_pending where doc > ? order by doc"
+        query = "select doc, keys, hash from neardup_pending where doc > ? order by doc"
         if bands is None or bands.generation != generation:
             bands = self._bands = _LoadedBands(generation, self._load_filter())
             bands.load(self.db.execute(query, [0]).fetchall())
         else:
-            for doc, packed in self.db.execute(query, [bands.upto]):
-                bands.add_pending(doc, _unpack(packed))
+            for doc, packed, article_hash in self.db.execute(query, [bands.upto]):
+                bands.add_pending(doc, _unpack(packed), article_hash)
         return bands
+
+    def _doc_of(self, article_hash: str, bands: _LoadedBands) -> int | None:
+        """The id of ``article_hash`` in the band store, None when it is not indexed."""
+        doc = bands.doc_by_hash.get(article_hash)
+        if doc is not None:
+            return doc
+        if doc_key(article_hash) not in bands.filter:
+            return None  # not merged (no false negatives), and not pending
+        row = self.db.execute(
+            "select id from neardup_docs where hash = ?", [article_hash]
+        ).fetchone()
+        return row[0] if row else None
 
     def _generation(self) -> int:
         row = self.db.execute("select value from neardup_meta where key = 'generation'").fetchone()
@@ -650,12 +706,26 @@ class NearDupIndex:
             data += chunk
         if len(data) * 8 != meta["bits"]:
             return self._build_filter()
-        return BloomFilter(data, meta["keys"])
+        bloom = BloomFilter(data, meta["keys"])
+        if not meta.get("docs"):
+            # Made before the filter held the merged articles' hashes: add them (a scan of
+            # neardup_docs' hash index, ~1 s at a million articles, once).
+            self._add_docs(bloom, "select hash from neardup_docs")
+            bloom.dirty = set(range(len(bloom.data) // FILTER_CHUNK))
+            self._save_filter(bloom)
+        return bloom
+
+    def _add_docs(self, bloom: BloomFilter, query: str) -> None:
+        """Add the hashes ``query`` selects to ``bloom``, a million at a time."""
+        cursor = self.db.execute(query)
+        while rows := cursor.fetchmany(1_000_000):
+            bloom.add_many([doc_key(h) for (h,) in rows])
 
     def _build_filter(self) -> BloomFilter:
         """A filter over every key of ``neardup_bands``, saved (a full scan of the table)."""
         (count,) = self.db.execute("select count(*) from neardup_bands").fetchone()
-        bloom = BloomFilter.sized_for(count)
+        (docs,) = self.db.execute("select count(*) from neardup_docs").fetchone()
+        bloom = BloomFilter.sized_for(count + docs)
         batch: list[int] = []
         for (key,) in self.db.execute("select key from neardup_bands"):
             batch.append(key)
@@ -663,6 +733,7 @@ class NearDupIndex:
                 bloom.add_many(batch)
                 batch = []
         bloom.add_many(batch)
+        self._add_docs(bloom, "select hash from neardup_docs")
         self.db.execute("delete from neardup_filter")
         bloom.dirty = set(range(len(bloom.data) // FILTER_CHUNK))
         self._save_filter(bloom)
@@ -678,7 +749,7 @@ class NearDupIndex:
         )
         self.db.execute(
             "insert or replace into neardup_meta (key, value) values ('filter', ?)",
-            [json.dumps({"bits": bloom.nbits, "keys": bloom.keys})],
+            [json.dumps({"bits": bloom.nbits, "keys": bloom.keys, "docs": True})],
         )
         bloom.dirty.clear()
 
@@ -701,12 +772,20 @@ class NearDupIndex:
             self.db.conn.executemany(
                 "insert or ignore into neardup_bands (key, doc) values (?, ?)", rows
             )
+            # Pending rows of stores made before they carried the hash have a docs row.
+            docs = self.db.execute(
+                "select doc, hash, shingles from neardup_pending where hash is not null "
+                "order by hash"
+            ).fetchall()
+            self.db.conn.executemany(
+                "insert into neardup_docs (id, hash, shingles) values (?, ?, ?)", docs
+            )
             bloom = bands.filter
-            if bloom.keys + len(rows) > bloom.capacity:
+            if bloom.keys + len(rows) + len(docs) > bloom.capacity:
                 self.db.execute("delete from neardup_meta where key = 'filter'")
                 bloom = self._build_filter()
             else:
-                bloom.add_many([key for key, _ in rows])
+                bloom.add_many([key for key, _ in rows] + [doc_key(h) for _, h, _ in docs])
                 self._save_filter(bloom)
             self.db.execute("delete from neardup_pending")
             moved = len(bands)
@@ -745,10 +824,9 @@ class NearDupIndex:
         the band table (seconds at a million articles).
         """
         with self.db.atomic():
-            row = self.db.execute(
-                "select id from neardup_docs where hash = ?", [article_hash]
-            ).fetchone()
             bands = self._sync()
+            doc = self._doc_of(article_hash, bands)
+            row = None if doc is None else (doc,)
             if row and bands.is_pending(row[0]):
                 self.db.execute("delete from neardup_pending where doc = ?", [row[0]])
                 self.db.execute("delete from neardup_docs where id = ?", [row[0]])
@@ -791,15 +869,16 @@ class NearDupIndex:
         )
         self.db.execute(f"update articles set cluster = hash where hash in ({marks})", members)
         rows = self.db.execute(
-            f"""
-            select a.hash, a.text, a.first_seen, d.id from articles a
-            join neardup_docs d on d.hash = a.hash
-            where a.hash in ({marks}) order by a.first_seen, a.hash
-            """,
+            f"select hash, text, first_seen from articles where hash in ({marks}) "
+            "order by first_seen, hash",
             members,
         ).fetchall()
+        bands = self._sync()
         done: set[str] = set()
-        for article_hash, text, first_seen, doc in rows:
+        for article_hash, text, first_seen in rows:
+            doc = self._doc_of(article_hash, bands)
+            if doc is None:
+                continue
             self._link(article_hash, Sketch.of(text), first_seen, exclude=doc, within=done)
             done.add(article_hash)
 
@@ -841,9 +920,8 @@ class NearDupIndex:
     # -- reading -------------------------------------------------------------------------
 
     def is_indexed(self, article_hash: str) -> bool:
-        return bool(
-            self.db.execute("select 1 from neardup_docs where hash = ?", [article_hash]).fetchone()
-        )
+        with self.db.atomic():
+            return self._doc_of(article_hash, self._sync()) is not None
 
     def cluster_of(self, article_hash: str) -> str | None:
         row = self.db.execute(
@@ -919,22 +997,26 @@ class _LoadedBands:
         self.recent: dict[int, list[int]] = {}  # key -> docs
         self.recent_docs: dict[int, list[int]] = {}  # doc -> keys
         self.removed: set[int] = set()
+        self.hashes: dict[int, str] = {}  # pending doc -> article hash
+        self.doc_by_hash: dict[str, int] = {}
         self.upto = 0  # the highest pending doc read
 
-    def load(self, rows: list[tuple[int, bytes]]) -> None:
-        """Take the pending rows (doc, packed keys) read at once, in doc order."""
+    def load(self, rows: list[tuple[int, bytes, str | None]]) -> None:
+        """Take the pending rows (doc, packed keys, hash) read at once, in doc order."""
         import numpy as np
 
         if not rows:
             return
-        keys = np.frombuffer(b"".join(packed for _, packed in rows), dtype="<i8")
+        keys = np.frombuffer(b"".join(packed for _, packed, _ in rows), dtype="<i8")
         docs = np.repeat(
-            np.fromiter((doc for doc, _ in rows), dtype=np.int64, count=len(rows)),
-            [len(packed) // 8 for _, packed in rows],
+            np.fromiter((doc for doc, _, _ in rows), dtype=np.int64, count=len(rows)),
+            [len(packed) // 8 for _, packed, _ in rows],
         )
         order = np.argsort(keys, kind="stable")
         self.base_keys, self.base_docs = keys[order].astype(np.int64), docs[order]
-        self.base_doc_set = {doc for doc, _ in rows}
+        self.base_doc_set = {doc for doc, _, _ in rows}
+        self.hashes = {doc: h for doc, _, h in rows if h is not None}
+        self.doc_by_hash = {h: doc for doc, h in self.hashes.items()}
         self.upto = max(self.upto, rows[-1][0])
 
     def __len__(self) -> int:
@@ -976,6 +1058,9 @@ class _LoadedBands:
     def remove_pending(self, doc: int) -> None:
         if doc in self.base_doc_set:
             self.removed.add(doc)
+        article_hash = self.hashes.pop(doc, None)
+        if article_hash is not None:
+            self.doc_by_hash.pop(article_hash, None)
         for key in self.recent_docs.pop(doc, []):
             docs = self.recent.get(key, [])
             if doc in docs:
@@ -983,10 +1068,13 @@ class _LoadedBands:
             if not docs:
                 self.recent.pop(key, None)
 
-    def add_pending(self, doc: int, keys: list[int]) -> None:
+    def add_pending(self, doc: int, keys: list[int], article_hash: str | None = None) -> None:
         if self.is_pending(doc):
             return
         self.removed.discard(doc)
+        if article_hash is not None:
+            self.hashes[doc] = article_hash
+            self.doc_by_hash[article_hash] = doc
         self.recent_docs[doc] = keys
         for key in keys:
             self.recent.setdefault(key, []).append(doc)
