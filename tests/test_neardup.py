@@ -536,6 +536,33 @@ def test_a_store_from_before_pending_hashes_is_read_and_upgraded(store):
     assert all(NearDupIndex(db).is_indexed(h) for h in hashes)
 
 
+def test_the_filter_records_where_its_pages_are_and_a_wrong_record_is_harmless(store):
+    index = NearDupIndex(store.db)
+    original, _ = add(store, index, WIRE)
+    index.merge_pending()
+
+    def meta() -> dict:
+        row = store.db.execute("select value from neardup_meta where key = 'filter'").fetchone()
+        return json.loads(row[0])
+
+    pages = {
+        page
+        for (page,) in store.db.execute("select pageno from dbstat where name = 'neardup_filter'")
+    }
+    runs = meta()["pages"]
+    assert {first + i for first, count in runs for i in range(count)} == pages
+    assert [first for first, _ in runs] == sorted(first for first, _ in runs)
+    for wrong in ([[10**9, 5]], [[-3, 2]], [[1, 10**6]], []):
+        store.db.execute(
+            "update neardup_meta set value = ? where key = 'filter'",
+            [json.dumps({**meta(), "pages": wrong})],
+        )
+        _, match = add(store, NearDupIndex(store.db), VARIANTS["typo fixes"], RUN2)
+        assert match is not None and match.cluster == original
+        NearDupIndex(store.db).remove(match.article)
+        store.db.execute("delete from articles where hash = ?", [match.article])
+
+
 def test_bloom_filter_has_no_false_negatives_and_few_false_positives():
     rng = random.Random(5)
     keys = [rng.randrange(-(1 << 47), 1 << 47) for _ in range(30_000)]

@@ -701,10 +701,13 @@ class NearDupIndex:
         if row is None:
             return self._build_filter()
         meta = json.loads(row[0])
-        data = bytearray()
+        self._prefetch(meta.get("pages", []))
+        data = bytearray(meta["bits"] // 8)
+        size = 0
         for (chunk,) in self.db.execute("select bits from neardup_filter order by chunk"):
-            data += chunk
-        if len(data) * 8 != meta["bits"]:
+            data[size : size + len(chunk)] = chunk
+            size += len(chunk)
+        if size * 8 != meta["bits"]:
             return self._build_filter()
         bloom = BloomFilter(data, meta["keys"])
         if not meta.get("docs"):
@@ -747,11 +750,72 @@ class NearDupIndex:
                 for i in sorted(bloom.dirty)
             ],
         )
+        meta = {
+            "bits": bloom.nbits,
+            "keys": bloom.keys,
+            "docs": True,
+            "pages": self._pages(),
+        }
         self.db.execute(
             "insert or replace into neardup_meta (key, value) values ('filter', ?)",
-            [json.dumps({"bits": bloom.nbits, "keys": bloom.keys, "docs": True})],
+            [json.dumps(meta, separators=(",", ":"))],
         )
         bloom.dirty.clear()
+
+    def _pages(self) -> list[list[int]]:
+        """Where the filter's pages are in the database file: runs of [first page, count],
+        in file order (empty when SQLite has no dbstat table).
+
+        SQLite stores a 1 MB chunk as a chain of 4 KB overflow pages, and a chunk rewritten
+        takes pages from the free list, which leaves the chain in no useful order (at a
+        million articles: 2,500-4,400 runs, mostly backwards, so the kernel's read-ahead
+        never starts). Read in chain order from a cold disk the 31.5 MB took 0.3-0.4 s;
+        read first in file order (:meth:`_prefetch`), 55 ms, and then 25 ms through SQLite.
+        Right after the filter is written its pages are in the cache: this walk takes
+        ~30 ms at a million articles.
+        """
+        try:
+            pages = sorted(
+                page
+                for (page,) in self.db.execute(
+                    "select pageno from dbstat where name = 'neardup_filter'"
+                )
+            )
+        except sqlite3.OperationalError:
+            return []
+        runs: list[list[int]] = []
+        for page in pages:
+            if runs and runs[-1][0] + runs[-1][1] == page:
+                runs[-1][1] += 1
+            else:
+                runs.append([page, 1])
+        return runs
+
+    def _prefetch(self, runs: list[list[int]]) -> None:
+        """Read the filter's pages into the OS page cache in file order, so SQLite then
+        reads them from memory. Only a hint: a stale or missing list costs time, not
+        correctness (the pages of uncheckpointed commits are in the WAL file anyway)."""
+        if not runs:
+            return
+        path = next(
+            (f for _, name, f in self.db.execute("pragma database_list") if name == "main"), ""
+        )
+        if not path:
+            return
+        (page_size,) = self.db.execute("pragma page_size").fetchone()
+        buffer = memoryview(bytearray(1 << 20))
+        try:
+            with open(path, "rb", buffering=0) as file:
+                for first, count in runs:
+                    offset, size = (first - 1) * page_size, count * page_size
+                    while size > 0:
+                        file.seek(offset)
+                        got = file.readinto(buffer[: min(size, len(buffer))])
+                        if not got:
+                            break
+                        offset, size = offset + got, size - got
+        except OSError:
+            pass
 
     def rebuild_filter(self) -> None:
         """Build the Bloom filter again from the band table (after rows were added to it
