@@ -1083,7 +1083,9 @@ class NearDupIndex:
                 [*after, batch],
             ).fetchall()
             for article_hash, text, first_seen in rows:
-                if not self.is_indexed(article_hash):
+                with self.db.atomic():
+                    indexed = self._doc_of(article_hash, self._sync()) is not None
+                if not indexed:
                     self.add(article_hash, text, first_seen)
                     count += 1
             if len(rows) < batch:
@@ -1110,8 +1112,19 @@ class NearDupIndex:
     # -- reading -------------------------------------------------------------------------
 
     def is_indexed(self, article_hash: str) -> bool:
-        with self.db.atomic():
-            return self._doc_of(article_hash, self._sync()) is not None
+        if self._bands is not None:  # this process has read the band store: no scan
+            with self.db.atomic():
+                return self._doc_of(article_hash, self._sync()) is not None
+        # One question (explain): not worth reading the filter, which may not even be built
+        # yet (and building it writes). Pending rows have no hash index: a scan of at most
+        # MERGE_AT rows.
+        return bool(
+            self.db.execute(
+                "select exists (select 1 from neardup_docs where hash = :h) "
+                "or exists (select 1 from neardup_pending where hash = :h)",
+                {"h": article_hash},
+            ).fetchone()[0]
+        )
 
     def cluster_of(self, article_hash: str) -> str | None:
         row = self.db.execute(
