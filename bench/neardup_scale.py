@@ -119,7 +119,13 @@ def grow(path: Path, target: int, words: int) -> float:
     conn.execute("pragma synchronous=off")
     conn.execute("pragma cache_size=-1000000")  # 1 GB while loading; the check runs use 2 MB
     have = conn.execute("select count(*) from articles").fetchone()[0]
-    next_doc = (conn.execute("select max(id) from neardup_docs").fetchone()[0] or 0) + 1
+    next_doc = (
+        conn.execute(
+            "select max(coalesce((select max(id) from neardup_docs), 0), "
+            "coalesce((select max(doc) from neardup_pending), 0))"
+        ).fetchone()[0]
+        + 1
+    )
     start = time.perf_counter()
     with multiprocessing.Pool(2) as pool:
         seed = 10**9 + have

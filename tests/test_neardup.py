@@ -267,7 +267,7 @@ def test_remove_splits_a_cluster_held_together_by_one_article(store, merged):
     assert len({index.cluster_of(h) for h in (ha, hb, hc)}) == 1
     if merged:
         assert index.merge_pending() == 3
-    doc = store.db.execute("select id from neardup_docs where hash = ?", [hb]).fetchone()[0]
+    doc = _doc_id(store, hb)
     index.remove(hb)
     for table in ("neardup_bands", "neardup_pending"):
         assert not store.db.execute(f"select 1 from {table} where doc = ?", [doc]).fetchone()
@@ -289,6 +289,16 @@ def test_remove_splits_a_cluster_held_together_by_one_article(store, merged):
     hb2, match = add(store, index, b + "\nUpdated at 14:00.", RUN2)
     assert match is not None
     assert {index.cluster_of(h) for h in (ha, hb2, hc)} == {min(ha, hc)}
+
+
+def _doc_id(store, article_hash: str) -> int:
+    """An indexed article's id: its neardup_docs row once merged, its pending row before."""
+    (doc,) = store.db.execute(
+        "select id from neardup_docs where hash = :h union all "
+        "select doc from neardup_pending where hash = :h",
+        {"h": article_hash},
+    ).fetchone()
+    return doc
 
 
 def test_remove_without_text_scans_the_bands(store):
@@ -517,8 +527,9 @@ def test_two_processes_see_each_others_bands(tmp_path):
     with Store.open(tmp_path / "news.db") as one, Store.open(tmp_path / "news.db") as two:
         index_one, index_two = NearDupIndex(one.db), NearDupIndex(two.db)
         original, _ = add(one, index_one, WIRE)
-        _, match = add(two, index_two, VARIANTS["typo fixes"], RUN2)  # pending, other process
+        variant, match = add(two, index_two, VARIANTS["typo fixes"], RUN2)  # pending, other
         assert match is not None and match.matched == original
+        assert index_one.is_indexed(variant) and index_two.add(original, WIRE, RUN1) is None
         index_one.merge_pending()
         _, match = add(
             two, index_two, VARIANTS["new headline and boilerplate"], RUN2
@@ -528,6 +539,184 @@ def test_two_processes_see_each_others_bands(tmp_path):
         index_two.remove(removed)
         _, match = add(one, index_one, VARIANTS["paragraph dropped"], RUN2)
         assert match is not None and match.matched != removed
+
+
+def test_pending_articles_get_their_docs_row_when_merged(store):
+    index = NearDupIndex(store.db)
+    original, _ = add(store, index, WIRE)
+    variant, _ = add(store, index, VARIANTS["typo fixes"], RUN2)
+    # pending: the hash is in the pending row, no neardup_docs row (no random index page)
+    assert store.db.execute("select count(*) from neardup_docs").fetchone()[0] == 0
+    assert store.db.execute("select hash from neardup_pending order by doc").fetchall() == [
+        (original,),
+        (variant,),
+    ]
+    assert index.is_indexed(original) and NearDupIndex(store.db).is_indexed(variant)
+    assert not NearDupIndex(store.db).is_indexed(content_hash(OTHER_STORY))
+    assert index.merge_pending() == 2
+    assert store.db.execute("select hash from neardup_docs order by id").fetchall() == [
+        (original,),
+        (variant,),
+    ]
+    assert (
+        store.db.execute(
+            "select count(*) from neardup_bands where doc not in (select id from neardup_docs)"
+        ).fetchone()[0]
+        == 0
+    )
+    # merged: found through the filter (which holds the merged hashes) and neardup_docs
+    fresh = NearDupIndex(store.db)
+    assert fresh.is_indexed(original) and fresh.is_indexed(variant)
+    assert not fresh.is_indexed(content_hash(OTHER_STORY))
+    bloom = fresh._sync().filter
+    assert neardup.doc_key(original) in bloom and neardup.doc_key(variant) in bloom
+    # new ids come after the merged ones
+    other, _ = add(store, fresh, OTHER_STORY, RUN2)
+    assert _doc_id(store, other) > _doc_id(store, variant)
+
+
+def test_a_store_from_before_pending_hashes_is_read_and_upgraded(store):
+    """The previous layout: every indexed article had a neardup_docs row, pending rows had
+    no hash, the filter held only band keys. Opening it adds the columns and the hashes."""
+    db = store.db
+    db.execute("drop table neardup_pending")
+    db.execute("create table neardup_pending (doc integer primary key, keys blob not null)")
+    docs = {}
+    for text, merged in ((WIRE, True), (OTHER_STORY, False)):
+        article_hash = put(store, text)
+        sketch = Sketch.of(text)
+        doc = db.execute(
+            "insert into neardup_docs (hash, shingles) values (?, ?)",
+            [article_hash, sketch.shingle_count],
+        ).lastrowid
+        if merged:
+            db.conn.executemany(
+                "insert into neardup_bands (key, doc) values (?, ?)",
+                [(key, doc) for key in sketch.keys],
+            )
+        else:
+            db.execute(
+                "insert into neardup_pending (doc, keys) values (?, ?)",
+                [doc, neardup._pack(sketch.keys)],
+            )
+        docs[article_hash] = doc
+    bloom = neardup.BloomFilter.sized_for(1)
+    bloom.add_many(Sketch.of(WIRE).keys)
+    db.execute("insert into neardup_filter (chunk, bits) values (0, ?)", [bytes(bloom.data)])
+    db.execute(
+        "insert or replace into neardup_meta (key, value) values ('filter', ?)",
+        [json.dumps({"bits": bloom.nbits, "keys": bloom.keys})],
+    )
+    db.conn.commit()
+
+    index = NearDupIndex(db)
+    assert {c.name for c in db["neardup_pending"].columns} >= {"hash", "shingles"}
+    assert all(index.is_indexed(h) for h in docs)  # without reading the filter
+    wire, other = docs
+    _, match = add(store, index, VARIANTS["typo fixes"], RUN2)  # the merged original
+    assert match is not None and match.matched == wire
+    meta = json.loads(
+        db.execute("select value from neardup_meta where key = 'filter'").fetchone()[0]
+    )
+    assert meta["version"] == neardup.FILTER_VERSION  # built again by the first add
+    assert all(index.is_indexed(h) for h in docs)  # through the filter
+    _, match = add(store, index, OTHER_STORY + "\nUpdated at 14:00.", RUN2)  # the old pending
+    assert match is not None and match.matched == other
+    assert index.merge_pending() == 3
+    hashes = [h for (h,) in db.execute("select hash from neardup_docs")]
+    assert len(hashes) == len(set(hashes)) == 4
+    assert all(NearDupIndex(db).is_indexed(h) for h in hashes)
+
+
+def test_the_filter_records_where_its_pages_are_and_a_wrong_record_is_harmless(store):
+    index = NearDupIndex(store.db)
+    original, _ = add(store, index, WIRE)
+    index.merge_pending()
+
+    def meta() -> dict:
+        row = store.db.execute("select value from neardup_meta where key = 'filter'").fetchone()
+        return json.loads(row[0])
+
+    pages = {
+        page
+        for (page,) in store.db.execute("select pageno from dbstat where name = 'neardup_filter'")
+    }
+    runs = meta()["pages"]
+    assert {first + i for first, count in runs for i in range(count)} == pages
+    assert [first for first, _ in runs] == sorted(first for first, _ in runs)
+    for wrong in ([[10**9, 5]], [[-3, 2]], [[1, 10**6]], []):
+        store.db.execute(
+            "update neardup_meta set value = ? where key = 'filter'",
+            [json.dumps({**meta(), "pages": wrong})],
+        )
+        _, match = add(store, NearDupIndex(store.db), VARIANTS["typo fixes"], RUN2)
+        assert match is not None and match.cluster == original
+        NearDupIndex(store.db).remove(match.article)
+        store.db.execute("delete from articles where hash = ?", [match.article])
+
+
+def _shared_keys(store) -> list[int]:
+    return [
+        key
+        for (key,) in store.db.execute(
+            "select key from neardup_bands group by key having count(*) > 1"
+        )
+    ]
+
+
+@pytest.mark.parametrize("how", ["merge", "rebuild_filter"])
+def test_keys_held_by_several_merged_articles_are_marked_in_the_filter(store, how):
+    index = NearDupIndex(store.db)
+    add(store, index, WIRE)
+    if how == "merge":
+        index.merge_pending()  # the variants' keys meet the original's in the table
+    for kind in ("typo fixes", "editor's note", "new headline and boilerplate"):
+        add(store, index, VARIANTS[kind], RUN2)
+    index.merge_pending()
+    if how == "rebuild_filter":
+        index.rebuild_filter()
+    shared = _shared_keys(store)
+    assert len(shared) >= 10
+    bloom = NearDupIndex(store.db)._sync().filter
+    assert all(neardup.shared_key(key) in bloom for key in shared)
+    single = [
+        key
+        for (key,) in store.db.execute(
+            "select key from neardup_bands group by key having count(*) = 1"
+        )
+    ]
+    assert sum(neardup.shared_key(key) in bloom for key in single) <= 0.05 * len(single)
+
+
+def test_merged_candidates_are_the_ones_one_query_over_every_key_finds(store):
+    """Keys of an article read for verification are counted without a lookup unless the
+    filter marks them shared: the counts must be exactly those of a plain query."""
+    index = NearDupIndex(store.db)
+    texts = [WIRE, OTHER_STORY, UNRELATED, *VARIANTS.values()]
+    for i, text in enumerate(texts):
+        add(store, index, text, RUN1 if i < 3 else RUN2)
+        if i in (0, 3, 6):
+            index.merge_pending()
+    index.merge_pending()
+    fresh = NearDupIndex(store.db)
+    bands = fresh._sync()
+    read = 0
+    for text in [*texts, WIRE + "\nUpdated at 14:00.", OTHER_STORY.replace("Tuesday", "Monday")]:
+        keys = Sketch.of(text).keys
+        merged = [key for key in keys if key in bands.filter]
+        marks = ",".join("?" * len(merged))
+        expected = dict(
+            store.db.execute(
+                f"select doc, count(*) from neardup_bands where key in ({marks}) group by doc",
+                merged,
+            ).fetchall()
+        )
+        known: dict = {}
+        assert fresh._merged_hits(merged, -1, bands.filter, known) == expected
+        read += bool(known)
+    assert read >= 3  # the counting without lookups happened
+    _, match = add(store, fresh, VARIANTS["paragraph dropped"] + "\nMore soon.", RUN2)
+    assert match is not None and match.cluster == content_hash(WIRE)
 
 
 def test_bloom_filter_has_no_false_negatives_and_few_false_positives():
@@ -540,6 +729,8 @@ def test_bloom_filter_has_no_false_negatives_and_few_false_positives():
         one_by_one.add(key)
     assert vectorized.data == one_by_one.data
     assert all(key in vectorized for key in keys)
+    probes = keys[:500] + [rng.randrange(-(1 << 47), 1 << 47) for _ in range(20_000)]
+    assert vectorized.contains_many(probes) == [key in vectorized for key in probes]
     others = [rng.randrange(-(1 << 47), 1 << 47) for _ in range(30_000)]
     assert sum(key in vectorized for key in others) < 0.01 * len(others)
 
