@@ -628,7 +628,12 @@ def test_a_store_from_before_pending_hashes_is_read_and_upgraded(store):
     assert all(NearDupIndex(db).is_indexed(h) for h in hashes)
 
 
-def test_the_filter_records_where_its_pages_are_and_a_wrong_record_is_harmless(store):
+@pytest.mark.parametrize("threads", [False, True], ids=["one-thread", "threads"])
+def test_the_filter_records_where_its_pages_are_and_a_wrong_record_is_harmless(
+    store, monkeypatch, threads
+):
+    if threads:
+        monkeypatch.setattr(neardup, "PREFETCH_PARALLEL_BYTES", 0)
     index = NearDupIndex(store.db)
     original, _ = add(store, index, WIRE)
     index.merge_pending()
