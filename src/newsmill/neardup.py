@@ -271,12 +271,19 @@ class BloomFilter:
 
         values = np.asarray(keys, dtype=np.int64).view(np.uint64)
         arr = np.frombuffer(self.data, dtype=np.uint8)
+        dirty = np.zeros(-(-len(arr) // FILTER_CHUNK), dtype=bool)
         with np.errstate(over="ignore"):
             for m in FILTER_HASHES:
                 pos = ((values * np.uint64(m)) >> np.uint64(11)) % np.uint64(self.nbits)
                 byte = (pos >> np.uint64(3)).astype(np.int64)
-                np.bitwise_or.at(arr, byte, np.left_shift(1, pos & np.uint64(7)).astype(np.uint8))
-                self.dirty.update(np.unique(byte // FILTER_CHUNK).tolist())
+                bit = (pos & np.uint64(7)).astype(np.uint8)
+                # One bit value at a time: a byte listed twice gets the same value twice, so
+                # plain fancy indexing is exact (and faster than np.bitwise_or.at).
+                for b in range(8):
+                    chosen = byte[bit == b]
+                    arr[chosen] |= np.uint8(1 << b)
+                dirty[byte // FILTER_CHUNK] = True
+        self.dirty.update(np.flatnonzero(dirty).tolist())
         self.keys += len(keys)
 
 
