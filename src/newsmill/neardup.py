@@ -155,12 +155,15 @@ _TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+")
 # * a republished copy of a merged article shares ~15 keys with it, 15 random leaves: the
 #   filter also marks the keys that several merged articles hold (:func:`shared_key`), so
 #   once one key has named the original, its other keys are counted from its text, which
-#   verification reads anyway (:meth:`NearDupIndex._merged_hits`): 1.6 ms less per copy.
+#   verification reads anyway (:meth:`NearDupIndex._merged_hits`): one cold lookup (0.24 ms)
+#   instead of one for all its keys (1.56 ms, 20 random pages).
 #
 # MERGE_AT: a merge rewrites most leaves of the band table whatever its size (20,000
 # articles bring 400,000 keys, more than the table's leaves at a million articles), so its
-# cost is paid once per MERGE_AT articles: ~0.2 ms an article at a million. The pending
-# rows cost ~60 MB of memory at most.
+# cost is paid once per MERGE_AT articles: ~0.25 ms an article at a million (5.2 s, of which
+# 1.5 s inserting the articles' neardup_docs rows). 20,000 pending articles cost 40 MB of
+# memory when a process reads them at once (16 MB of it the set of their keys), 80 MB when
+# it added them itself.
 MERGE_AT = 20_000
 # Bloom filter: 6 probes, FILTER_BITS_PER_KEY bits per key when it is (re)built, rebuilt
 # when the table has grown by half (8 bits per key): false positives 0.4% to 2.2% of the
@@ -191,7 +194,7 @@ _MASK64 = (1 << 64) - 1
 
 
 # What the filter holds besides the band keys, and its probes. Bumped when they change: a
-# filter of another version is built again from the tables on first use (a full scan, ~10 s
+# filter of another version is built again from the tables on first use (a full scan, 16 s
 # at a million articles). 2: the merged articles' hashes, the shared marks, 6 probes.
 FILTER_VERSION = 2
 _SHARED_TAG = 0x5BD1E9955BD1E995
@@ -271,12 +274,19 @@ class BloomFilter:
 
         values = np.asarray(keys, dtype=np.int64).view(np.uint64)
         arr = np.frombuffer(self.data, dtype=np.uint8)
+        dirty = np.zeros(-(-len(arr) // FILTER_CHUNK), dtype=bool)
         with np.errstate(over="ignore"):
             for m in FILTER_HASHES:
                 pos = ((values * np.uint64(m)) >> np.uint64(11)) % np.uint64(self.nbits)
                 byte = (pos >> np.uint64(3)).astype(np.int64)
-                np.bitwise_or.at(arr, byte, np.left_shift(1, pos & np.uint64(7)).astype(np.uint8))
-                self.dirty.update(np.unique(byte // FILTER_CHUNK).tolist())
+                bit = (pos & np.uint64(7)).astype(np.uint8)
+                # One bit value at a time: a byte listed twice gets the same value twice, so
+                # plain fancy indexing is exact (and faster than np.bitwise_or.at).
+                for b in range(8):
+                    chosen = byte[bit == b]
+                    arr[chosen] |= np.uint8(1 << b)
+                dirty[byte // FILTER_CHUNK] = True
+        self.dirty.update(np.flatnonzero(dirty).tolist())
         self.keys += len(keys)
 
 
@@ -829,6 +839,10 @@ class NearDupIndex:
         if row is None:
             return self._build_filter()
         meta = json.loads(row[0])
+        if meta.get("version") != FILTER_VERSION:
+            # Made by an earlier version: without the merged articles' hashes and the
+            # marks of shared keys. Built again, once.
+            return self._build_filter()
         self._prefetch(meta.get("pages", []))
         data = bytearray(meta["bits"] // 8)
         size = 0
@@ -836,10 +850,6 @@ class NearDupIndex:
             data[size : size + len(chunk)] = chunk
             size += len(chunk)
         if size * 8 != meta["bits"]:
-            return self._build_filter()
-        if meta.get("version") != FILTER_VERSION:
-            # Made by an earlier version: without the merged articles' hashes and the
-            # marks of shared keys. Built again, once.
             return self._build_filter()
         return BloomFilter(data, meta["keys"])
 
@@ -904,8 +914,9 @@ class NearDupIndex:
         SQLite stores a 1 MB chunk as a chain of 4 KB overflow pages, and a chunk rewritten
         takes pages from the free list, which leaves the chain in no useful order (at a
         million articles: 2,500-4,400 runs, mostly backwards, so the kernel's read-ahead
-        never starts). Read in chain order from a cold disk the 31.5 MB took 0.3-0.4 s;
-        read first in file order (:meth:`_prefetch`), 55 ms, and then 25 ms through SQLite.
+        never starts). Read in chain order from a cold disk the 32.6 MB took 0.3-0.4 s;
+        read first in file order (:meth:`_prefetch`), 31-45 ms, then 13-30 ms through
+        SQLite.
         Right after the filter is written its pages are in the cache: this walk takes
         ~30 ms at a million articles.
         """
