@@ -602,11 +602,24 @@ class NearDupIndex:
                 sketch = Sketch.of(text)
             if not sketch.indexable:
                 return None
-            doc = self._insert_doc(article_hash, sketch, bands)
-            match = self._link(article_hash, sketch, first_seen, exclude=doc)
-            if len(bands) >= MERGE_AT:
-                self.merge_pending()
-            return match
+            return self._index(article_hash, sketch, first_seen, bands)
+
+    def _index(
+        self,
+        article_hash: str,
+        sketch: Sketch,
+        first_seen: str,
+        bands: _LoadedBands,
+        *,
+        own_cluster: str | None = None,
+    ) -> Match | None:
+        """Index an indexable ``sketch`` under ``article_hash``, link it to the clusters it
+        near-duplicates (besides ``own_cluster``), and merge the pending log when full."""
+        doc = self._insert_doc(article_hash, sketch, bands)
+        match = self._link(article_hash, sketch, first_seen, exclude=doc, own_cluster=own_cluster)
+        if len(bands) >= MERGE_AT:
+            self.merge_pending()
+        return match
 
     def _insert_doc(self, article_hash: str, sketch: Sketch, bands: _LoadedBands) -> int:
         """Put ``sketch``'s keys in the pending log under ``article_hash`` (the caller merges
@@ -652,16 +665,10 @@ class NearDupIndex:
                     if text is None:
                         continue
                     other = tokens(text)
-                verdict = compare(
-                    sketch,
-                    other,
-                    near_threshold=self.near_threshold,
-                    containment_threshold=self.containment_threshold,
-                )
+                verdict = self._verify(sketch, other)
                 if verdict:
-                    similarity = round(verdict.similarity, 4)
                     matches.append(
-                        Match(article_hash, cand.hash, similarity, verdict.kind, cluster)
+                        Match(article_hash, cand.hash, verdict.similarity, verdict.kind, cluster)
                     )
                     break
         if not matches:
@@ -675,6 +682,16 @@ class NearDupIndex:
         new_id = self._merge(clusters, article_hash, first_seen)
         best = max(matches, key=lambda m: (m.similarity, m.kind == "near", m.matched))
         return Match(best.article, best.matched, best.similarity, best.kind, new_id)
+
+    def _verify(self, sketch: Sketch, other: Sketch | list[str]) -> Verdict | None:
+        """:func:`compare` at this index's thresholds, the similarity rounded as stored."""
+        verdict = compare(
+            sketch,
+            other,
+            near_threshold=self.near_threshold,
+            containment_threshold=self.containment_threshold,
+        )
+        return Verdict(verdict.kind, round(verdict.similarity, 4)) if verdict else None
 
     def _candidates(self, keys: list[int], *, exclude: int) -> list[_Candidate]:
         """The indexed articles sharing at least one band with ``keys``, most bands first.
@@ -1111,9 +1128,9 @@ class NearDupIndex:
         When every article linked to the old text still verifies against the new one, the
         links are kept under the new hash: the cluster is the same graph with one member
         renamed, so nothing else is re-linked (re-linking a whole cluster on every template
-        re-clean was most of a crawl's time on a new site). Otherwise the article is removed
-        as :meth:`remove` does and indexed again. Either way the new text then joins any
-        other cluster it near-duplicates.
+        re-clean was a quarter of the crawling process's storing time in bench/crawl.py).
+        Otherwise the article is removed as :meth:`remove` does and indexed again. Either
+        way the new text then joins any other cluster it near-duplicates.
         """
         if sketch is None or sketch.text != text:
             sketch = Sketch.of(text)
@@ -1137,24 +1154,12 @@ class NearDupIndex:
                         matched,
                     ],
                 )
-            # The id is the earliest member's hash: recomputed if the old text named the
-            # cluster, else the new hash wins only if it sorts first.
-            if old_id == old_hash:
-                new_id = self._earliest(old_hash, new_hash, first_seen)
-            else:
-                named = self.db.execute(
-                    "select first_seen from articles where hash = ?", [old_id]
-                ).fetchone()
-                new_id = min((first_seen, new_hash), (named[0] if named else "", old_id))[1]
+            new_id = self._earliest(old_id, old_hash, new_hash, first_seen)
             self.db.execute(
                 "update articles set cluster = ? where cluster = ? or hash = ?",
                 [new_id, old_id, new_hash],
             )
-            bands = self._sync()
-            doc = self._insert_doc(new_hash, sketch, bands)
-            self._link(new_hash, sketch, first_seen, exclude=doc, own_cluster=new_id)
-            if len(bands) >= MERGE_AT:
-                self.merge_pending()
+            self._index(new_hash, sketch, first_seen, self._sync(), own_cluster=new_id)
 
     def _reverify_links(self, old_hash: str, sketch: Sketch) -> dict[tuple[str, str], float] | None:
         """``{(article, matched): new similarity}`` for every link of ``old_hash`` when all
@@ -1169,22 +1174,18 @@ class NearDupIndex:
             return None
         kept: dict[tuple[str, str], float] = {}
         for article, matched, other in rows:
-            verdict = compare(
-                sketch,
-                tokens(other),
-                near_threshold=self.near_threshold,
-                containment_threshold=self.containment_threshold,
-            )
+            verdict = self._verify(sketch, tokens(other))
             if verdict is None:
                 return None
-            kept[(article, matched)] = round(verdict.similarity, 4)
+            kept[(article, matched)] = verdict.similarity
         return kept
 
-    def _earliest(self, old_hash: str, new_hash: str, first_seen: str) -> str:
-        """The new id of the cluster ``old_hash`` named, with ``new_hash`` in its place."""
+    def _earliest(self, cluster: str, old_hash: str, new_hash: str, first_seen: str) -> str:
+        """The id of ``cluster`` (its earliest member's hash) once ``new_hash``, first seen
+        at ``first_seen``, has taken the place of ``old_hash`` in it."""
         rows = self.db.execute(
             "select first_seen, hash from articles where cluster = ? and hash != ?",
-            [old_hash, old_hash],
+            [cluster, old_hash],
         ).fetchall()
         return min([(first_seen, new_hash), *rows])[1]
 
