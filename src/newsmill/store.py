@@ -321,6 +321,7 @@ class Store:
         self.db = db
         self.path = path
         self._neardup: NearDupIndex | None = None
+        self._columns: list[str] | None = None  # of ``articles``, read once
 
     @property
     def neardup(self) -> NearDupIndex:
@@ -846,14 +847,13 @@ class Store:
             found.update(row[0] for row in rows)
         if not found:
             return []
-        order = {
-            h: i
-            for i, (h,) in enumerate(
-                self.db.execute("select hash from articles order by first_seen, hash")
-            )
-            if h in found
-        }
-        return sorted(found, key=lambda h: order.get(h, len(order)))
+        # Order just the holders (not a scan of every article: this runs on every crossing).
+        rows = self.db.execute(
+            "select hash, first_seen from articles where hash in (select value from json_each(?))",
+            [json.dumps(sorted(found))],
+        ).fetchall()
+        first_seen = {h: seen or "" for h, seen in rows}
+        return sorted(found, key=lambda h: (h not in first_seen, first_seen.get(h, ""), h))
 
     def article_for_source(self, source_hash: str) -> str | None:
         row = self.db.execute(
@@ -962,7 +962,13 @@ class Store:
             )
             return old_hash, False
         merged = self.has_article(new_hash)
-        old = self.db["articles"].get(old_hash)
+        cursor = self.db.execute(
+            "select first_seen, first_run, last_seen, text from articles where hash = ?",
+            [old_hash],
+        )
+        old = dict(
+            zip(("first_seen", "first_run", "last_seen", "text"), cursor.fetchone(), strict=True)
+        )
         if merged:
             # Out of the near-duplicate index under its old text: its links go and the rest
             # of its cluster is re-linked (it may have been the bridge that held the cluster).
@@ -993,7 +999,7 @@ class Store:
                 "norm_version": NORMALIZATION_VERSION,
                 "cluster": new_hash,
             }
-            columns = [c.name for c in self.db["articles"].columns]
+            columns = self._article_columns()
             names = ", ".join(columns)
             values = ", ".join("?" if c in new_values else c for c in columns)
             self.db.execute(
@@ -1027,17 +1033,17 @@ class Store:
                     [new_hash, old_hash],
                 )
         self.db.execute("delete from articles where hash = ?", [old_hash])
-        self.db["article_moves"].insert(
-            {
-                "old_hash": old_hash,
-                "new_hash": new_hash,
-                "run_id": run_id,
-                "at": utcnow(),
-                "reason": reason,
-                "merged": int(merged),
-            }
+        self.db.execute(
+            "insert into article_moves (old_hash, new_hash, run_id, at, reason, merged) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [old_hash, new_hash, run_id, utcnow(), reason, int(merged)],
         )
         return new_hash, merged
+
+    def _article_columns(self) -> list[str]:
+        if self._columns is None:
+            self._columns = [c.name for c in self.db["articles"].columns]
+        return self._columns
 
     def moved_to(self, old_hash: str) -> list[dict[str, Any]]:
         """The chain of moves from ``old_hash`` to the article's current hash."""

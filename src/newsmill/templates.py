@@ -30,6 +30,7 @@ How it works:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -155,9 +156,13 @@ def line_keys_of(article: Article) -> dict[str, LineKey | None]:
     return {line: line_key(line) for line in lines}
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def line_key(line: str) -> LineKey | None:
     """The key of a candidate line, or None when the line can't be template (no words, or
-    longer than :data:`MAX_TEMPLATE_WORDS`)."""
+    longer than :data:`MAX_TEMPLATE_WORDS`).
+
+    Cached: a site's template lines recur on every page, and a backfill re-keys the lines
+    of articles it may clean again a few pages later."""
     norm = normalize_line(line)
     words = len(_WORD.findall(norm))
     if words == 0 or words > MAX_TEMPLATE_WORDS:
@@ -199,7 +204,7 @@ class TemplateClean:
     known: str | None = None  # the stored article this source text already became
     crossed: list[int] = field(default_factory=list)  # line ids that became template now
     site_crossed: bool = False  # the site became old enough with this article
-    source_hash: str = ""  # content_hash(source), when the article has a site
+    source_hash: str = ""  # content_hash(source), for a new page of a known site
 
 
 def clean_article(
@@ -228,7 +233,8 @@ def clean_article(
         site = store.article_site(current) or site
     if site is None:
         return TemplateClean(article, None, source)
-    source_hash = content_hash(source)
+    # A re-clean (current given) needs no source hash: the store has it already.
+    source_hash = content_hash(source) if current is None else ""
     known = current or store.article_for_source(source_hash)
     lines = source.split("\n")
     keys = [key_of(line) for line in lines]
@@ -307,10 +313,14 @@ def _explanation(
 
 def source_text(store: Store, article_hash: str, text: str) -> str:
     """Rebuild an article's source text: its stored text with the template lines put back."""
+    return _rebuild_source(text, store.removed_lines(article_hash))
+
+
+def _rebuild_source(text: str, removed: list[dict[str, Any]]) -> str:
     lines = text.split("\n") if text else []
     rows = [
         row
-        for row in store.removed_lines(article_hash)
+        for row in removed
         if row["position"] is not None and row["rule"].startswith(TEMPLATE_RULE_PREFIX)
     ]
     for row in sorted(rows, key=lambda r: r["position"]):
@@ -334,21 +344,32 @@ def apply(
     *,
     run_id: int | None,
     reason: str,
+    stored_text: str | None = None,
+    lines_known: bool = False,
 ) -> Move | None:
     """Clean the stored article ``article_hash`` from ``source`` (its source text and
     metadata), update its lines and explanation, and move it if its text changed. Call
-    inside a transaction."""
+    inside a transaction.
+
+    ``stored_text`` is the article's text now, when the caller has it. ``lines_known`` says
+    that ``source`` is the source the store already holds for the article (a re-clean):
+    its candidate lines and its source hash are then recorded already, and when the text
+    does not change neither does its explanation, so nothing is written."""
     result = clean_article(store, source, current=article_hash)
-    row = store.db["articles"].get(article_hash)
+    if stored_text is None:
+        row = store.db.execute("select text from articles where hash = ?", [article_hash])
+        stored_text = row.fetchone()[0]
+    new_text = result.article.text
+    if lines_known and new_text == stored_text:
+        return None
     site = result.site
-    if site is not None:
+    if site is not None and not lines_known:
         store.remember_lines(
             article_hash, site, [(k.line_id, k.words, k.quoted) for k in result.lines], replace=True
         )
-        store.add_source(result.source_hash, article_hash)
+        store.add_source(content_hash(result.source), article_hash)
     store.set_removed_lines(article_hash, _explanation(source, result))
-    new_text = result.article.text
-    if new_text == row["text"]:
+    if new_text == stored_text:
         return None
     new_hash, merged = store.move_article(article_hash, new_text, run_id=run_id, reason=reason)
     return Move(article_hash, new_hash, merged)
@@ -359,20 +380,31 @@ def reclean(store: Store, article_hash: str, *, run_id: int | None, reason: str)
     re-extraction: its source text is rebuilt from the store)."""
     from newsmill.models import Article, RemovedLine
 
-    row = store.db["articles"].get(article_hash)
+    text, url, site = store.db.execute(
+        "select text, url, site from articles where hash = ?", [article_hash]
+    ).fetchone()
+    removed = store.removed_lines(article_hash)
     rule_removed = tuple(
         RemovedLine(r["line"], r["rule"])
-        for r in store.removed_lines(article_hash)
+        for r in removed
         if not r["rule"].startswith(TEMPLATE_RULE_PREFIX)
     )
     source = Article(
-        text=source_text(store, article_hash, row["text"]),
+        text=_rebuild_source(text, removed),
         hash=article_hash,
-        url=row["url"],
-        site=row["site"],
+        url=url,
+        site=site,
         removed=rule_removed,
     )
-    return apply(store, article_hash, source, run_id=run_id, reason=reason)
+    return apply(
+        store,
+        article_hash,
+        source,
+        run_id=run_id,
+        reason=reason,
+        stored_text=text,
+        lines_known=True,
+    )
 
 
 def backfill(store: Store, result: TemplateClean, *, run_id: int | None) -> list[Move]:

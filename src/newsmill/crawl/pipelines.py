@@ -39,7 +39,7 @@ from scrapy.exceptions import NotConfigured
 
 from newsmill.crawl.parentwatch import exit_when_gone
 from newsmill.crawl.state import CrawlRun
-from newsmill.pipeline import Analysis, Document, analyze, record, sketch_keys, template_clean
+from newsmill.pipeline import Analysis, Document, analyze, record
 from newsmill.store import DEFAULT_DB_PATH, Store, utcnow
 from newsmill.urls import normalize_url, same_site
 
@@ -163,7 +163,6 @@ class NewsmillPipeline:
             last_modified=adapter.get("last_modified"),
         )
         analysis = _trusted_canonical(doc, await self._analyze(doc))
-        analysis = await self._sketch_cleaned_text(doc, analysis)
         with self.run.store.transaction():  # one commit per page, its bookkeeping included
             outcome = record(
                 self.run.store, doc, analysis, run_id=self.run.run_id, seen_at=utcnow()
@@ -188,27 +187,6 @@ class NewsmillPipeline:
             return await self._in_pool(analyze, doc)
         except BrokenProcessPool:
             return Analysis(None, "worker-crashed", "the extraction process died")
-
-    async def _sketch_cleaned_text(self, doc: Document, analysis: Analysis) -> Analysis:
-        """When the site's template lines change the text, sketch that text in the pool too.
-
-        The worker sketched the text it extracted; the text stored is that text without the
-        site's template lines, known only here. Sketching it (the heaviest step of
-        :func:`~newsmill.pipeline.record`) in the pool keeps it out of the reactor process.
-        ``record`` cleans again, and computes the sketch itself if the outcome differs.
-        """
-        if self._pool is None or analysis.article is None or self.run is None:
-            return analysis
-        cleaned = template_clean(self.run.store, doc, analysis).article
-        if cleaned.hash in analysis.prepared.sketches:
-            return analysis
-        try:
-            extra = await self._in_pool(sketch_keys, cleaned.text, cleaned.hash)
-        except BrokenProcessPool:
-            return analysis
-        sketches = {**analysis.prepared.sketches, **extra}
-        prepared = dataclasses.replace(analysis.prepared, sketches=sketches)
-        return dataclasses.replace(analysis, prepared=prepared)
 
     async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
         assert self._pool is not None and self._slots is not None
