@@ -199,3 +199,50 @@ def test_the_near_duplicate_index_opens_inside_a_transaction_without_committing_
         assert store.db.conn.in_transaction
         raise RuntimeError
     assert store.run(run)["status"] == "running"
+
+
+def _count_from_outside(db_path) -> int:
+    with sqlite3.connect(db_path) as other:
+        return other.execute("select count(*) from articles").fetchone()[0]
+
+
+def test_a_commit_group_commits_on_flush_and_when_due(db_path):
+    store = Store.open(db_path)
+    run = store.start_run("test", {})
+    group = store.commit_group()
+    group.seconds = 3600  # not due: only flush commits
+    with group.write():
+        store.add_article(make_article("Grouped one."), run_id=run, seen_at="2024-01-01")
+    with group.write():
+        store.add_article(make_article("Grouped two."), run_id=run, seen_at="2024-01-01")
+    assert group.pending
+    assert _count_from_outside(db_path) == 0  # another reader sees nothing yet
+    group.flush()
+    assert not group.pending
+    assert _count_from_outside(db_path) == 2
+
+    group.seconds = 0  # due at once: every write commits
+    with group.write():
+        store.add_article(make_article("Grouped three."), run_id=run, seen_at="2024-01-01")
+    assert not group.pending
+    assert _count_from_outside(db_path) == 3
+    store.close()
+
+
+def test_a_failed_write_in_a_commit_group_undoes_only_itself(db_path):
+    store = Store.open(db_path)
+    run = store.start_run("test", {})
+    group = store.commit_group()
+    group.seconds = 3600
+    with group.write():
+        store.add_article(make_article("Kept before."), run_id=run, seen_at="2024-01-01")
+    with pytest.raises(RuntimeError), group.write():
+        store.add_article(make_article("Half written."), run_id=run, seen_at="2024-01-01")
+        raise RuntimeError("a bug while recording a page")
+    with group.write():
+        store.add_article(make_article("Kept after."), run_id=run, seen_at="2024-01-01")
+    group.flush()
+    texts = {row[0] for row in store.db.execute("select text from articles")}
+    assert texts == {"Kept before.", "Kept after."}
+    assert _count_from_outside(db_path) == 2
+    store.close()

@@ -399,6 +399,10 @@ class Store:
             raise
         conn.commit()
 
+    def commit_group(self) -> CommitGroup:
+        """Writes that commit together, at most :data:`GROUP_COMMIT_SECONDS` apart."""
+        return CommitGroup(self)
+
     # -- runs ----------------------------------------------------------------------------
 
     def start_run(self, command: str, args: dict[str, Any]) -> int:
@@ -479,7 +483,7 @@ class Store:
             last_seen=seen_at,
             cluster=article.hash,
         )
-        self.db["articles"].insert(row)
+        self._insert("articles", row)
         return True
 
     def rebuild_near_duplicates(self) -> int:
@@ -530,7 +534,8 @@ class Store:
 
         ``compressed`` is ``zlib.compress(body)`` when a worker already did it.
         """
-        self.db["pages"].upsert(
+        self._upsert(
+            "pages",
             {
                 "url": url,
                 "article_hash": article_hash,
@@ -544,6 +549,24 @@ class Store:
                 "last_modified": last_modified,
             },
             pk="url",
+        )
+
+    def _insert(self, table: str, row: dict[str, Any]) -> None:
+        """``insert`` of one row in plain SQL: the per-page writes skip sqlite-utils'
+        schema lookups (a third of the time of a small insert)."""
+        names = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        self.db.execute(f"insert into {table} ({names}) values ({marks})", list(row.values()))
+
+    def _upsert(self, table: str, row: dict[str, Any], *, pk: str) -> None:
+        """Insert ``row``, or update the given columns of the row with the same ``pk``."""
+        names = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        updates = ", ".join(f"{name} = excluded.{name}" for name in row if name != pk)
+        self.db.execute(
+            f"insert into {table} ({names}) values ({marks}) "
+            f"on conflict({pk}) do update set {updates}",
+            list(row.values()),
         )
 
     def page_body(self, url: str) -> bytes | None:
@@ -561,7 +584,8 @@ class Store:
         detail: str | None = None,
         article_hash: str | None = None,
     ) -> None:
-        self.db["events"].insert(
+        self._insert(
+            "events",
             {
                 "run_id": run_id,
                 "at": utcnow(),
@@ -571,7 +595,7 @@ class Store:
                 "reason": reason,
                 "detail": detail,
                 "article_hash": article_hash,
-            }
+            },
         )
 
     # -- crawl state ---------------------------------------------------------------------
@@ -1133,3 +1157,47 @@ def process_alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# A crawl commits its pages in groups at most this far apart. One commit per page cost the
+# crawling process 9% of its time (each commit writes the WAL frames of every index it
+# touched, and FTS5 flushes a segment per transaction); a group loses at most this much
+# work on a kill, and that work is fetched again by the next run (its URLs' bookkeeping is
+# in the same transaction).
+GROUP_COMMIT_SECONDS = 1.0
+
+
+class CommitGroup:
+    """Writes that commit together: each :meth:`write` is all or nothing (a savepoint), and
+    the transaction around them is committed once it is :data:`GROUP_COMMIT_SECONDS` old,
+    or on :meth:`flush`. Call :meth:`flush` when the writes end (nothing else commits)."""
+
+    def __init__(self, store: Store, seconds: float = GROUP_COMMIT_SECONDS) -> None:
+        self.store = store
+        self.seconds = seconds
+        self._opened: float | None = None
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        conn = self.store.db.conn
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+            self._opened = time.monotonic()
+        with self.store.transaction() as db:
+            yield db
+        if self.due():
+            self.flush()
+
+    def due(self) -> bool:
+        """Whether the open transaction is old enough to commit."""
+        return self._opened is not None and time.monotonic() - self._opened >= self.seconds
+
+    @property
+    def pending(self) -> bool:
+        return self._opened is not None and self.store.db.conn.in_transaction
+
+    def flush(self) -> None:
+        """Commit what the group holds (nothing when it holds nothing)."""
+        if self.store.db.conn.in_transaction:
+            self.store.db.conn.commit()
+        self._opened = None

@@ -17,7 +17,7 @@ Settings:
 
 Extraction is CPU work and Scrapy runs one reactor thread, so the pipeline hands it to a
 process pool and awaits the result: the crawl keeps downloading meanwhile. Writes stay in
-the crawling process (one short transaction per page).
+the crawling process (a savepoint per page, committed in groups about a second apart).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from scrapy.exceptions import NotConfigured
 from newsmill.crawl.parentwatch import exit_when_gone
 from newsmill.crawl.state import CrawlRun
 from newsmill.pipeline import Analysis, Document, analyze, record
-from newsmill.store import DEFAULT_DB_PATH, Store, utcnow
+from newsmill.store import DEFAULT_DB_PATH, CommitGroup, Store, utcnow
 from newsmill.urls import normalize_url, same_site
 
 if TYPE_CHECKING:
@@ -103,6 +103,8 @@ class NewsmillPipeline:
         self._owns_run = False
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._group: CommitGroup | None = None
+        self._flush_timer: asyncio.TimerHandle | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NewsmillPipeline:
@@ -136,6 +138,9 @@ class NewsmillPipeline:
         self._slots = asyncio.Semaphore(self.max_in_flight)
 
     def close_spider(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+        self._flush_commits()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -163,13 +168,16 @@ class NewsmillPipeline:
             last_modified=adapter.get("last_modified"),
         )
         analysis = _trusted_canonical(doc, await self._analyze(doc))
-        with self.run.store.transaction():  # one commit per page, its bookkeeping included
+        # A page and its bookkeeping are one savepoint; pages commit in groups (see
+        # newsmill.store.GROUP_COMMIT_SECONDS), and a timer commits the last group.
+        with self._commits().write():
             outcome = record(
                 self.run.store, doc, analysis, run_id=self.run.run_id, seen_at=utcnow()
             )
             self.run.after_record(
                 outcome, also_urls=[doc.input, *(adapter.get("redirect_urls") or [])]
             )
+        self._commit_later()
         if self.stats:
             self.stats.inc_value(f"newsmill/{outcome.outcome}")
         logger.info(
@@ -179,6 +187,24 @@ class NewsmillPipeline:
             if name in adapter.field_names() or isinstance(item, dict):
                 adapter[f"newsmill_{name}" if isinstance(item, dict) else name] = value
         return item
+
+    def _commits(self) -> CommitGroup:
+        assert self.run is not None
+        if self._group is None:
+            self._group = self.run.store.commit_group()
+        return self._group
+
+    def _commit_later(self) -> None:
+        """Make sure the open group is committed on time even if no page follows."""
+        if self._group is None or not self._group.pending or self._flush_timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._flush_timer = loop.call_later(self._group.seconds, self._flush_commits)
+
+    def _flush_commits(self) -> None:
+        self._flush_timer = None
+        if self._group is not None:
+            self._group.flush()
 
     async def _analyze(self, doc: Document) -> Analysis:
         if self._pool is None:
