@@ -12,10 +12,11 @@ import sqlite3
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import pytest
+
+from newsmill.store import decompress_page
 
 from .conftest import run_cli
 from .crawlsite import SLOW_SECONDS, Site, build_sites
@@ -129,7 +130,7 @@ def test_articles_stored_once_each(crawled):
     (body,) = query(
         db, "select body from pages where url = ?", a.url(NEWS + "council-budget-vote")
     )[0]
-    assert b"Council passes budget" in zlib.decompress(body)
+    assert b"Council passes budget" in decompress_page(body)
 
 
 def test_many_urls_map_to_one_article(crawled):

@@ -1,11 +1,12 @@
 import sqlite3
+import zlib
 
 import pytest
 
 from newsmill.errors import QueryError, StoreError
 from newsmill.fingerprint import content_hash
 from newsmill.models import Article
-from newsmill.store import RunCounts, Store, migrations
+from newsmill.store import RunCounts, Store, compress_page, decompress_page, migrations
 
 
 def make_article(text: str, **kw) -> Article:
@@ -158,8 +159,20 @@ def test_pages_are_compressed_and_restorable(store):
             "https://x.example/p", body, article_hash=None, content_type="text/html", fetched_at="t"
         )
     assert store.page_body("https://x.example/p") == body
-    stored = store.db.execute("select length(body) from pages").fetchone()[0]
-    assert stored < len(body) / 10
+    stored = store.db.execute("select body from pages").fetchone()[0]
+    assert len(stored) < len(body) / 10
+    assert stored.startswith(b"\x28\xb5\x2f\xfd")  # a zstd frame
+
+
+def test_pages_stored_with_zlib_by_older_versions_stay_readable(store):
+    body = b"<html><body><p>An older page.</p></body></html>"
+    with store.transaction():
+        store.db.execute(
+            "insert into pages (url, body, size, content_type, fetched_at) values (?, ?, ?, ?, ?)",
+            ["https://x.example/old", zlib.compress(body, 6), len(body), "text/html", "t"],
+        )
+    assert store.page_body("https://x.example/old") == body
+    assert decompress_page(compress_page(body)) == body
 
 
 def test_unopenable_database_is_a_clear_error(tmp_path):

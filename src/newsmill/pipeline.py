@@ -13,7 +13,6 @@ A document goes through two steps:
 from __future__ import annotations
 
 import logging
-import zlib
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -22,7 +21,7 @@ from newsmill.errors import NoArticle
 from newsmill.extract import article_from_text, decode_html, is_binary, parse_article
 from newsmill.models import Article
 from newsmill.neardup import Sketch
-from newsmill.store import PAGE_COMPRESSION, RunCounts, Store, utcnow
+from newsmill.store import RunCounts, Store, compress_page, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class Prepared:
     keyed by what it was computed from, so :func:`record` uses it only when it applies.
     """
 
-    page: bytes | None = None  # zlib-compressed Document.body
+    page: bytes | None = None  # Document.body, compressed for the pages table
     line_keys: dict[str, templates.LineKey | None] = field(default_factory=dict)
     sketches: dict[str, tuple[list[int], int]] = field(default_factory=dict)  # by text hash
 
@@ -116,7 +115,7 @@ def analyze(doc: Document) -> Analysis:
 
 
 def _prepare(doc: Document, kind: DocumentKind, article: Article | None = None) -> Prepared:
-    page = zlib.compress(doc.body, PAGE_COMPRESSION) if _keeps_page(doc, kind) else None
+    page = compress_page(doc.body) if _keeps_page(doc, kind) else None
     if article is None:
         return Prepared(page)
     return Prepared(page, templates.line_keys_of(article), sketch_keys(article.text, article.hash))
