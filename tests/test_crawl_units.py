@@ -325,3 +325,37 @@ def test_scrapy_stays_inside_the_crawl_package():
         "assert 'scrapy' not in sys.modules, 'scrapy imported outside newsmill.crawl'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": str(REPO / "src")})
+
+
+def test_meta_refresh_redirects_without_decoding_plain_pages():
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+    from scrapy.settings import Settings
+    from scrapy.utils.test import get_crawler
+
+    from newsmill.crawl.addon import Addon
+    from newsmill.crawl.middlewares import MetaRefreshMiddleware
+
+    mw = MetaRefreshMiddleware.from_crawler(get_crawler())
+    request = Request("https://news.example/2024/old-story")
+
+    def response(body: bytes, **kw) -> HtmlResponse:
+        return HtmlResponse(request.url, body=body, request=request, **kw)
+
+    moved = response(b'<html><head><meta http-equiv="Refresh" content="0; url=/2024/new">')
+    out = mw.process_response(request, moved)
+    assert isinstance(out, Request) and out.url == "https://news.example/2024/new"
+    # a page in UTF-16 (NUL bytes between the letters) still goes through Scrapy's check
+    wide = '<html><head><meta http-equiv="refresh" content="0; url=/2024/wide">'
+    out = mw.process_response(request, response(wide.encode("utf-16"), encoding="utf-16"))
+    assert isinstance(out, Request) and out.url.startswith("https://news.example/2024/wide")
+    # a page that names no refresh is passed on as it is
+    plain = response(b"<html><body><p>" + "Zürich ".encode() * 3000 + b"</p></body></html>")
+    assert mw.process_response(request, plain) is plain
+
+    # the add-on puts it in place of Scrapy's own
+    settings = Settings()
+    Addon().update_settings(settings)
+    middlewares = settings["DOWNLOADER_MIDDLEWARES"]
+    assert middlewares["newsmill.crawl.middlewares.MetaRefreshMiddleware"] == 580
+    assert middlewares["scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware"] is None

@@ -20,6 +20,8 @@ SAFE_ADDRESS = "newsmill.crawl.middlewares.SafeAddressMiddleware"
 RETRY_AFTER = "newsmill.crawl.middlewares.RetryAfterMiddleware"
 ROBOTS = "newsmill.crawl.middlewares.RobotsTxtMiddleware"
 SCRAPY_ROBOTS = "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"
+META_REFRESH = "newsmill.crawl.middlewares.MetaRefreshMiddleware"
+SCRAPY_META_REFRESH = "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware"
 
 DEFAULT_CONTACT = "https://pypi.org/project/newsmill/"
 
@@ -81,6 +83,10 @@ class Addon:
         if SCRAPY_ROBOTS not in downloader:
             downloader[SCRAPY_ROBOTS] = None
             _setdefault(settings, "DOWNLOADER_MIDDLEWARES", ROBOTS, 100)
+        # The same meta-refresh redirects as Scrapy's, without decoding every page to look.
+        if SCRAPY_META_REFRESH not in downloader:
+            downloader[SCRAPY_META_REFRESH] = None
+            _setdefault(settings, "DOWNLOADER_MIDDLEWARES", META_REFRESH, 580)
         _setdefault(settings, "SPIDER_MIDDLEWARES", SAFE_ADDRESS, 50)
         for name, value in POLITE_DEFAULTS.items():
             settings.set(name, value, "addon")

@@ -12,6 +12,7 @@ from collections import Counter
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefresh
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.downloadermiddlewares.robotstxt import (
     RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware,
@@ -237,6 +238,28 @@ class RetryAfterMiddleware:
 
 
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+
+# Scrapy reads a meta refresh in the first 4096 characters of a page; in UTF-8 and in any
+# single-byte charset that is at most this many bytes.
+_META_REFRESH_BYTES = 4096 * 4
+
+
+class MetaRefreshMiddleware(ScrapyMetaRefresh):
+    """Scrapy's ``<meta http-equiv="refresh">`` redirects, without decoding every page.
+
+    Scrapy's middleware decodes each whole HTML response (``response.text``) to look at its
+    first 4096 characters: on a crawl of news pages that was the costliest downloader
+    middleware. A page whose first bytes do not contain ``refresh`` cannot redirect and is
+    passed on as it is; the rest (and pages in UTF-16 or UTF-32, whose bytes hold NULs) go
+    through Scrapy's own code.
+    """
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        head = response.body[:_META_REFRESH_BYTES]
+        if b"\x00" not in head and b"refresh" not in head.lower():
+            return response
+        return super().process_response(request, response)
 
 
 class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
