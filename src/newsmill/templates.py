@@ -99,7 +99,6 @@ TEMPLATE_RULE_PREFIX = "template:"
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
 _QUOTATION = re.compile(r"[\"“„«»][^\"“”„«»]{12,}[\"”“«»]")
 
@@ -133,11 +132,29 @@ def normalize_line(line: str) -> str:
     masked in every line: long copyright and legal notes carry them ("Copyright 2019 ...
     may not be published, broadcast, rewritten or redistributed").
     """
+    return _normalize(line)[0]
+
+
+def _normalize(line: str) -> tuple[str, int]:
+    """:func:`normalize_line` and the number of words (``\\w+`` runs) of the result."""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", line)).casefold()
-    text = _EDGES.sub("", " ".join(text.split()))
-    if len(_WORD.findall(text)) <= SHORT_LINE_WORDS:
-        return _DIGITS.sub("0", text)
-    return _YEAR.sub("0", text)
+    text = _strip_edges(" ".join(text.split()))
+    words = len(_WORD.findall(text))
+    if words <= SHORT_LINE_WORDS:
+        return _DIGITS.sub("0", text), words  # digits stay word characters: same count
+    return _YEAR.sub("0", text), words
+
+
+def _strip_edges(text: str) -> str:
+    """``text`` without non-word characters (``[\\W_]``) at either end. A loop, not the
+    regex ``^[\\W_]+|[\\W_]+$``: that one is tried at every position of the line (a third
+    of the time of keying a line)."""
+    start, end = 0, len(text)
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum():
+        end -= 1
+    return text[start:end]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +180,7 @@ def line_key(line: str) -> LineKey | None:
 
     Cached: a site's template lines recur on every page, and a backfill re-keys the lines
     of articles it may clean again a few pages later."""
-    norm = normalize_line(line)
-    words = len(_WORD.findall(norm))
+    norm, words = _normalize(line)
     if words == 0 or words > MAX_TEMPLATE_WORDS:
         return None
     digest = hashlib.blake2b(norm.encode("utf-8"), digest_size=8).digest()
