@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from newsmill import templates
 from newsmill.fingerprint import content_hash
 from newsmill.ingest import ingest
-from newsmill.models import RemovedLine
+from newsmill.models import Article, RemovedLine
 from newsmill.pipeline import Document, process
 from newsmill.reprocess import reprocess
+from newsmill.store import Store
 
 from .conftest import run_cli
 from .sites import BACKGROUND, CREDIT, HOST, MIRROR, NEWSLETTER, QUOTE, TEMPLATE_LINES, write_site
@@ -307,3 +308,46 @@ def test_move_article_into_itself_is_a_no_op(store):
 def test_edge_stripping_matches_the_regex_it_replaced(text):
     # line ids in existing stores were computed with this regex: the loop must agree
     assert templates._strip_edges(text) == re.sub(r"^[\W_]+|[\W_]+$", "", text)
+
+
+def test_without_lines_removes_what_the_hint_lists_as_clean_article_would():
+    text = "Ferry crews walk out.\nSubscribe to our newsletter\nTalks resume on Monday."
+    keys = templates.line_keys_of(Article(text=text, hash=content_hash(text)))
+    newsletter = templates.line_key("Subscribe to our newsletter").line_id
+    hint = templates.pack_line_ids([newsletter, 42, -7])
+    assert templates.without_lines(text, keys, hint) == (
+        "Ferry crews walk out.\nTalks resume on Monday."
+    )
+    # lines the keys do not cover are keyed on the spot; nothing listed: the text as it is
+    assert templates.without_lines(text, {}, hint) == templates.without_lines(text, keys, hint)
+    assert templates.without_lines(text, keys, templates.pack_line_ids([1, 2])) == text
+    # a text made only of listed lines keeps them all, as a stored article would
+    only = "Subscribe to our newsletter"
+    assert templates.without_lines(only, {}, hint) == only
+
+
+def test_crawl_hints_name_the_lines_the_store_removed(tmp_path):
+    from newsmill.crawl.pipelines import TemplateHints
+    from newsmill.pipeline import analyze, record
+
+    hints = TemplateHints()
+    with Store.open(tmp_path / "news.db") as store:
+        run = store.start_run("test", {})
+        pages = write_site(tmp_path / "site", 8)
+        outcomes = []
+        for i, path in enumerate(pages):
+            url = f"https://www.{HOST}/news/story-{i}"
+            doc = Document(path.read_bytes(), str(path), url=url, kind="html",
+                           template_hint=hints.packed(HOST))  # fmt: skip
+            analysis = analyze(doc)
+            outcome = record(store, doc, analysis, run_id=run, seen_at=f"2024-01-0{i % 9 + 1}")
+            hints.learn(HOST, outcome.template_lines)
+            outcomes.append((outcome, analysis))
+        # once the site has learned its template, the worker sketched the text stored
+        late, analysis = outcomes[-1]
+        assert late.template_lines
+        assert late.article_hash in analysis.prepared.sketches
+        stored = store.db.execute(
+            "select text from articles where hash = ?", [late.article_hash]
+        ).fetchone()[0]
+        assert not any(line in stored for line in TEMPLATE_LINES)

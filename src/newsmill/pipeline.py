@@ -19,6 +19,7 @@ from typing import Literal
 from newsmill import templates
 from newsmill.errors import NoArticle
 from newsmill.extract import article_from_text, decode_html, is_binary, parse_article
+from newsmill.fingerprint import content_hash
 from newsmill.models import Article
 from newsmill.neardup import Sketch
 from newsmill.store import RunCounts, Store, compress_page, utcnow
@@ -47,6 +48,10 @@ class Document:
     fetched_at: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    # Line ids the page's site was last seen removing as template, packed by
+    # templates.pack_line_ids (a crawl sets it): the worker then sketches the text the store
+    # will most likely keep. Only a hint: record() sketches the text itself when it differs.
+    template_hint: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,7 @@ class Outcome:
     article_hash: str | None = None
     reason: str | None = None
     detail: str | None = None
+    template_lines: tuple[int, ...] = ()  # line ids removed from it as its site's template
 
 
 def sniff_kind(body: bytes) -> DocumentKind:
@@ -118,7 +124,12 @@ def _prepare(doc: Document, kind: DocumentKind, article: Article | None = None) 
     page = compress_page(doc.body) if _keeps_page(doc, kind) else None
     if article is None:
         return Prepared(page)
-    return Prepared(page, templates.line_keys_of(article), sketch_keys(article.text, article.hash))
+    keys = templates.line_keys_of(article)
+    text, text_hash = article.text, article.hash
+    if doc.template_hint:
+        text = templates.without_lines(text, keys, doc.template_hint)
+        text_hash = article.hash if text == article.text else content_hash(text)
+    return Prepared(page, keys, sketch_keys(text, text_hash))
 
 
 def sketch_keys(text: str, text_hash: str) -> dict[str, tuple[list[int], int]]:
@@ -185,7 +196,13 @@ def record(
                 reason = NEAR_DUPLICATE_REASONS[match.kind]
                 detail = f"{match.kind} of {match.matched} at similarity {match.similarity:.2f}"
             outcome = Outcome(
-                "new" if is_new else "duplicate", doc.input, url, article.hash, reason, detail
+                "new" if is_new else "duplicate",
+                doc.input,
+                url,
+                article.hash,
+                reason,
+                detail,
+                tuple(line_id for _, _, line_id in learned.removed),
             )
         if _keeps_page(doc, analysis.kind):
             store.save_page(

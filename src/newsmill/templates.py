@@ -30,13 +30,15 @@ How it works:
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import logging
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from array import array
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -185,6 +187,32 @@ def line_key(line: str) -> LineKey | None:
         return None
     digest = hashlib.blake2b(norm.encode("utf-8"), digest_size=8).digest()
     return LineKey(int.from_bytes(digest, "big", signed=True), words, bool(_QUOTATION.search(line)))
+
+
+def pack_line_ids(line_ids: Iterable[int]) -> bytes:
+    """Line ids as the sorted array :func:`without_lines` searches (cheap to send to a
+    worker process: one bytes object)."""
+    return array("q", sorted(line_ids)).tobytes()
+
+
+def without_lines(text: str, keys: Mapping[str, LineKey | None], packed: bytes) -> str:
+    """``text`` without the lines whose id is in ``packed`` (:func:`pack_line_ids`), as
+    :func:`clean_article` would remove them: a text left blank keeps every line."""
+    ids = array("q")
+    ids.frombytes(packed)
+    n = len(ids)
+
+    def listed(line: str) -> bool:
+        key = keys[line] if line in keys else line_key(line)
+        if key is None:
+            return False
+        at = bisect.bisect_left(ids, key.line_id)
+        return at < n and ids[at] == key.line_id
+
+    lines = text.split("\n")
+    kept = [line for line in lines if not listed(line)]
+    result = "\n".join(kept)
+    return result if len(kept) < len(lines) and result.strip() else text
 
 
 def required_articles(words: int, quoted: bool = False) -> int | None:

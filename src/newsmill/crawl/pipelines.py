@@ -29,7 +29,7 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
+from newsmill import templates
 from newsmill.crawl.parentwatch import exit_when_gone
 from newsmill.crawl.state import CrawlRun
 from newsmill.pipeline import Analysis, Document, analyze, record
@@ -104,6 +105,7 @@ class NewsmillPipeline:
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
         self._group: CommitGroup | None = None
+        self._hints = TemplateHints()
         self._flush_timer: asyncio.TimerHandle | None = None
 
     @classmethod
@@ -157,15 +159,18 @@ class NewsmillPipeline:
             return item  # not a page: someone else's item
         assert self.run is not None
         body = html.encode("utf-8") if isinstance(html, str) else bytes(html)
+        page_url = normalize_url(url) or url
+        site = templates.site_key(page_url)
         doc = Document(
             body=body,
             input=adapter.get("requested_url") or url,
-            url=normalize_url(url) or url,
+            url=page_url,
             kind="html",
             content_type=adapter.get("content_type"),
             fetched_at=adapter.get("fetched_at") or utcnow(),
             etag=adapter.get("etag"),
             last_modified=adapter.get("last_modified"),
+            template_hint=self._hints.packed(site),
         )
         analysis = _trusted_canonical(doc, await self._analyze(doc))
         # A page and its bookkeeping are one savepoint; pages commit in groups (see
@@ -178,6 +183,7 @@ class NewsmillPipeline:
                 outcome, also_urls=[doc.input, *(adapter.get("redirect_urls") or [])]
             )
         self._commit_later()
+        self._hints.learn(site, outcome.template_lines)
         if self.stats:
             self.stats.inc_value(f"newsmill/{outcome.outcome}")
         logger.info(
@@ -226,6 +232,39 @@ class NewsmillPipeline:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = make_pool(self.workers)
                 raise
+
+
+class TemplateHints:
+    """Per site, the template line ids seen removed from its pages, for the workers.
+
+    The text the store keeps is the extracted text without the site's template lines, which
+    only the writing process knows. Sent along with each page (:attr:`Document.template_hint`),
+    they let the worker sketch that text for the near-duplicate index, instead of the writing
+    process sketching it again after the worker sketched the extracted text.
+    """
+
+    MAX_LINES_PER_SITE = 50_000  # a hint, not a record: past this a site's hint stops growing
+
+    def __init__(self) -> None:
+        self._lines: dict[str, set[int]] = {}
+        self._packed: dict[str, bytes] = {}
+
+    def packed(self, site: str | None) -> bytes:
+        if site is None:
+            return b""
+        packed = self._packed.get(site)
+        if packed is None:
+            packed = self._packed[site] = templates.pack_line_ids(self._lines.get(site, ()))
+        return packed
+
+    def learn(self, site: str | None, line_ids: Iterable[int]) -> None:
+        if site is None:
+            return
+        known = self._lines.setdefault(site, set())
+        new = set(line_ids) - known
+        if new and len(known) + len(new) <= self.MAX_LINES_PER_SITE:
+            known |= new
+            self._packed.pop(site, None)
 
 
 def _trusted_canonical(doc: Document, analysis: Analysis) -> Analysis:
