@@ -137,6 +137,10 @@ class NewsmillPipeline:
             self._owns_run = True
         if self.workers:
             self._pool = make_pool(self.workers)
+            # Start every worker now (the pool starts them on demand), so they import the
+            # extraction code while the crawl reads robots.txt, feeds and sitemaps.
+            for _ in range(self.workers):
+                self._pool.submit(os.getpid)
         self._slots = asyncio.Semaphore(self.max_in_flight)
 
     def close_spider(self) -> None:
