@@ -259,3 +259,23 @@ def test_a_failed_write_in_a_commit_group_undoes_only_itself(db_path):
     assert texts == {"Kept before.", "Kept after."}
     assert _count_from_outside(db_path) == 2
     store.close()
+
+
+def test_capped_line_and_site_counts_stop_at_the_cap(store):
+    with store.transaction():
+        for i in range(30):
+            article_hash = f"{i:064x}"
+            store.db.execute(
+                "insert into site_articles (article_hash, site) values (?, ?)",
+                [article_hash, "ledger.example"],
+            )
+            lines = [(1, 3, False)] + ([(2, 5, False)] if i < 4 else [])
+            store.remember_lines(article_hash, "ledger.example", lines, replace=True)
+    full = store.line_counts("ledger.example", [1, 2, 3])
+    assert full == {1: 30, 2: 4}
+    assert store.line_counts("ledger.example", [1, 2, 3], at_most=22) == {1: 22, 2: 4}
+    excluded = f"{0:064x}"
+    assert store.line_counts("ledger.example", [2], exclude=excluded, at_most=22) == {2: 3}
+    assert store.site_article_count("ledger.example") == 30
+    assert store.site_article_count("ledger.example", at_most=5) == 5
+    assert store.site_article_count("other.example", at_most=5) == 0

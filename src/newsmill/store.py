@@ -844,17 +844,38 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
-    def site_article_count(self, site: str) -> int:
-        return int(
-            self.db.execute("select count(*) from site_articles where site = ?", [site]).fetchone()[
-                0
-            ]
-        )
+    def site_article_count(self, site: str, *, at_most: int | None = None) -> int:
+        """How many articles ``site`` has; with ``at_most``, counting stops there (a site's
+        full count reads its whole index range, and template learning asks on every page
+        only whether the site is past a small threshold)."""
+        if at_most is None:
+            sql, params = "select count(*) from site_articles where site = ?", [site]
+        else:
+            sql = "select count(*) from (select 1 from site_articles where site = ? limit ?)"
+            params = [site, at_most]
+        return int(self.db.execute(sql, params).fetchone()[0])
 
     def line_counts(
-        self, site: str, line_ids: list[int], *, exclude: str | None = None
+        self,
+        site: str,
+        line_ids: list[int],
+        *,
+        exclude: str | None = None,
+        at_most: int | None = None,
     ) -> dict[int, int]:
-        """How many distinct articles of ``site`` hold each line (``exclude`` not counted)."""
+        """How many distinct articles of ``site`` hold each line (``exclude`` not counted).
+
+        With ``at_most``, each count stops there: a site's template line is held by nearly
+        all of its articles, and counting them all on every page would grow with the site.
+        """
+        if at_most is not None:
+            rows = self.db.execute(
+                "select j.value, (select count(*) from (select 1 from site_lines where "
+                "site = ? and line_id = j.value and article_hash != ? limit ?)) "
+                "from json_each(?) as j",
+                [site, exclude or "", at_most, json.dumps(line_ids)],
+            )
+            return {int(line_id): int(n) for line_id, n in rows if n}
         counts: dict[int, int] = {}
         for start in range(0, len(line_ids), 500):  # stay below SQLite's variable limit
             chunk = line_ids[start : start + 500]

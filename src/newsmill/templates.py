@@ -227,6 +227,11 @@ def required_articles(words: int, quoted: bool = False) -> int | None:
     return max(need, QUOTED_MIN_ARTICLES) if quoted else need
 
 
+# The most articles any line needs (an 80-word quotation). Counts past it change nothing,
+# so clean_article counts a line's holders only up to here (one more, to be safe).
+COUNT_CAP = max(required_articles(MAX_TEMPLATE_WORDS, q) or 0 for q in (False, True)) + 1
+
+
 def is_template(count: int, site_articles: int, words: int, quoted: bool = False) -> bool:
     """Whether a line held by ``count`` of a site's ``site_articles`` articles is template."""
     need = required_articles(words, quoted)
@@ -290,8 +295,9 @@ def clean_article(
         key = key_of(gone.text)
         if key is not None:
             distinct.setdefault(key.line_id, key)
-    counted = store.line_counts(site, list(distinct), exclude=known)
-    before = store.site_article_count(site)
+    counted = store.line_counts(site, list(distinct), exclude=known, at_most=COUNT_CAP)
+    # Only whether the site is past MIN_SITE_ARTICLES matters here (is_template, site_crossed).
+    before = store.site_article_count(site, at_most=MIN_SITE_ARTICLES)
     in_site = known is not None and store.article_site(known) == site
     site_n = before if in_site else before + 1
     removed: list[tuple[int, str, int]] = []
