@@ -359,3 +359,27 @@ def test_meta_refresh_redirects_without_decoding_plain_pages():
     middlewares = settings["DOWNLOADER_MIDDLEWARES"]
     assert middlewares["newsmill.crawl.middlewares.MetaRefreshMiddleware"] == 580
     assert middlewares["scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware"] is None
+
+
+def test_a_pool_started_early_is_the_one_the_pipeline_takes():
+    from newsmill.crawl import pipelines
+
+    pipelines.start_pool_early(1)
+    early = pipelines._started_pool[1]
+    pool = pipelines._take_pool(1)
+    try:
+        assert pool is early and pipelines._started_pool is None
+        assert pool.submit(sum, [1, 2]).result(timeout=60) == 3
+    finally:
+        pool.shutdown()
+    # another worker count than the one started: a new pool, the early one shut down
+    pipelines.start_pool_early(1)
+    early = pipelines._started_pool[1]
+    pool = pipelines._take_pool(2)
+    try:
+        assert pool is not early and pool.submit(max, [4, 9]).result(timeout=60) == 9
+    finally:
+        pool.shutdown()
+    pipelines.start_pool_early(1)
+    pipelines.discard_early_pool()
+    assert pipelines._started_pool is None

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -72,12 +74,64 @@ def make_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     """
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        # The fork server imports the extraction code once; workers start with it loaded.
+        context.set_forkserver_preload(["newsmill.pipeline"])
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
         initializer=_init_worker,
         initargs=(os.getpid(),),
     )
+
+
+def default_workers() -> int:
+    """One extraction process per CPU this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
+
+
+_started_pool: tuple[int, concurrent.futures.ProcessPoolExecutor] | None = None
+
+
+def start_pool_early(workers: int | None) -> None:
+    """Start the extraction pool before Scrapy is set up (``newsmill crawl`` does), so the
+    workers are ready when the first page arrives; the pipeline then takes this pool."""
+    global _started_pool
+    count = default_workers() if workers is None or workers < 0 else workers
+    if count == 0 or _started_pool is not None:
+        return
+    pool = make_pool(count)
+    # The pool starts a process when a task needs one, and the fork server imports the
+    # extraction code first, which blocks the caller: do it in a thread while Scrapy is set up.
+    threading.Thread(target=_start_workers, args=(pool, count), daemon=True).start()
+    _started_pool = (count, pool)
+
+
+def _start_workers(pool: concurrent.futures.ProcessPoolExecutor, count: int) -> None:
+    with contextlib.suppress(RuntimeError):  # shut down already (the crawl ended early)
+        for _ in range(count):
+            pool.submit(os.getpid)
+
+
+def _take_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    global _started_pool
+    if _started_pool is not None:
+        count, pool = _started_pool
+        _started_pool = None
+        if count == workers:
+            return pool
+        pool.shutdown(wait=False, cancel_futures=True)
+    pool = make_pool(workers)
+    _start_workers(pool, workers)
+    return pool
+
+
+def discard_early_pool() -> None:
+    """Shut down a pool from :func:`start_pool_early` that no pipeline took."""
+    global _started_pool
+    if _started_pool is not None:
+        _started_pool[1].shutdown(wait=False, cancel_futures=True)
+        _started_pool = None
 
 
 class NewsmillPipeline:
@@ -115,7 +169,7 @@ class NewsmillPipeline:
             raise NotConfigured("NEWSMILL_ENABLED is off")
         workers = settings.getint("NEWSMILL_WORKERS", -1)
         if workers < 0:
-            workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
+            workers = default_workers()
         return cls(
             crawler,
             db_path=Path(settings.get("NEWSMILL_DB") or DEFAULT_DB_PATH),
@@ -136,11 +190,9 @@ class NewsmillPipeline:
             self.run = CrawlRun.start(store, "scrapy", {"spider": getattr(spider, "name", None)})
             self._owns_run = True
         if self.workers:
-            self._pool = make_pool(self.workers)
-            # Start every worker now (the pool starts them on demand), so they import the
-            # extraction code while the crawl reads robots.txt, feeds and sitemaps.
-            for _ in range(self.workers):
-                self._pool.submit(os.getpid)
+            # Workers start now (or started with the crawl): they are ready by the time
+            # robots.txt, feeds and sitemaps have been read.
+            self._pool = _take_pool(self.workers)
         self._slots = asyncio.Semaphore(self.max_in_flight)
 
     def close_spider(self) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from scrapy.crawler import AsyncCrawlerProcess
 
 from newsmill.crawl.addon import DEFAULT_CONTACT, Addon
+from newsmill.crawl.pipelines import discard_early_pool, start_pool_early
 from newsmill.crawl.spiders import CrawlOptions, NewsSpider
 from newsmill.crawl.state import CrawlRun
 from newsmill.lock import run_lock
@@ -166,6 +167,7 @@ def run_crawl(config: CrawlConfig) -> CrawlSummary:
         run = CrawlRun.start(store, "crawl", config.args(), refresh=config.refresh)
         status = "failed"
         spider: NewsSpider | None = None
+        start_pool_early(config.workers)
         try:
             process = AsyncCrawlerProcess(scrapy_settings(config))
             _quiet_scrapy_loggers()
@@ -188,6 +190,7 @@ def run_crawl(config: CrawlConfig) -> CrawlSummary:
             status = "interrupted"
             raise
         finally:
+            discard_early_pool()
             run.finish(status)
             for source in config.sources:
                 store.finish_source(
