@@ -279,3 +279,27 @@ def test_capped_line_and_site_counts_stop_at_the_cap(store):
     assert store.site_article_count("ledger.example") == 30
     assert store.site_article_count("ledger.example", at_most=5) == 5
     assert store.site_article_count("other.example", at_most=5) == 0
+
+
+def test_atomic_nests_as_savepoints(tmp_path):
+    from newsmill.dbutil import atomic
+
+    conn = sqlite3.connect(tmp_path / "t.db")
+    conn.execute("create table t (x integer)")
+    conn.commit()
+    with atomic(conn):  # a transaction
+        conn.execute("insert into t values (1)")
+        with pytest.raises(ValueError), atomic(conn):  # a savepoint, rolled back alone
+            conn.execute("insert into t values (2)")
+            with atomic(conn):
+                conn.execute("insert into t values (3)")
+            raise ValueError("inner block fails")
+        with atomic(conn):
+            conn.execute("insert into t values (4)")
+    assert not conn.in_transaction
+    assert [x for (x,) in conn.execute("select x from t order by x")] == [1, 4]
+    with pytest.raises(ValueError), atomic(conn):
+        conn.execute("insert into t values (5)")
+        raise ValueError("the whole transaction goes")
+    assert [x for (x,) in conn.execute("select x from t order by x")] == [1, 4]
+    conn.close()

@@ -58,6 +58,7 @@ from typing import Any, Literal
 import rensa
 import sqlite_utils
 
+from newsmill.dbutil import atomic
 from newsmill.errors import StoreError
 from newsmill.fingerprint import NORMALIZATION_VERSION, content_hash, normalize_for_hash
 
@@ -577,7 +578,7 @@ class NearDupIndex:
                 "the near-duplicate index was built with other parameters than this version "
                 f"of newsmill uses ({row[0]}); rebuild it with `newsmill dups --rebuild`"
             )
-        with self.db.atomic():
+        with atomic(self.db.conn):
             self.db.execute(
                 "insert or replace into neardup_meta (key, value) values ('params', ?)",
                 [json.dumps(current, sort_keys=True)],
@@ -594,7 +595,7 @@ class NearDupIndex:
         the article is unique (or too short to judge). Adding an indexed article again
         changes nothing and returns its recorded link.
         """
-        with self.db.atomic():
+        with atomic(self.db.conn):
             bands = self._sync()
             if self._doc_of(article_hash, bands) is not None:
                 return self.match_of(article_hash)
@@ -998,7 +999,7 @@ class NearDupIndex:
     def rebuild_filter(self) -> None:
         """Build the Bloom filter again from the band table (after rows were added to it
         by other means than this class, e.g. a bulk load)."""
-        with self.db.atomic():
+        with atomic(self.db.conn):
             self.db.execute("delete from neardup_meta where key = 'filter'")
             self._build_filter()
             self._bump_generation()
@@ -1006,7 +1007,7 @@ class NearDupIndex:
     def merge_pending(self) -> int:
         """Move the pending band rows into the indexed table, in key order. Returns how many
         articles' rows moved. Runs by itself every :data:`MERGE_AT` articles."""
-        with self.db.atomic():
+        with atomic(self.db.conn):
             bands = self._sync()
             rows = bands.rows()
             if not rows:
@@ -1073,7 +1074,7 @@ class NearDupIndex:
         the stored text) when it still hashes to ``article_hash``, otherwise by a scan of
         the band table (seconds at a million articles).
         """
-        with self.db.atomic():
+        with atomic(self.db.conn):
             self._unindex(article_hash, text)
             self.db.execute(
                 "delete from neardup_links where article = ? or matched = ?",
@@ -1134,7 +1135,7 @@ class NearDupIndex:
         """
         if sketch is None or sketch.text != text:
             sketch = Sketch.of(text)
-        with self.db.atomic():
+        with atomic(self.db.conn):
             kept = self._reverify_links(old_hash, sketch) if sketch.indexable else None
             if kept is None:
                 self.remove(old_hash, old_text)
@@ -1224,7 +1225,7 @@ class NearDupIndex:
                 [*after, batch],
             ).fetchall()
             for article_hash, text, first_seen in rows:
-                with self.db.atomic():
+                with atomic(self.db.conn):
                     indexed = self._doc_of(article_hash, self._sync()) is not None
                 if not indexed:
                     self.add(article_hash, text, first_seen)
@@ -1235,7 +1236,7 @@ class NearDupIndex:
 
     def rebuild(self) -> int:
         """Drop every band, link and cluster and index all articles again, oldest first."""
-        with self.db.atomic():
+        with atomic(self.db.conn):
             self.db.execute("delete from neardup_bands")
             self.db.execute("delete from neardup_pending")
             self.db.execute("delete from neardup_filter")
@@ -1254,7 +1255,7 @@ class NearDupIndex:
 
     def is_indexed(self, article_hash: str) -> bool:
         if self._bands is not None:  # this process has read the band store: no scan
-            with self.db.atomic():
+            with atomic(self.db.conn):
                 return self._doc_of(article_hash, self._sync()) is not None
         # One question (explain): not worth reading the filter, which may not even be built
         # yet (and building it writes). Pending rows have no hash index: a scan of at most

@@ -35,6 +35,7 @@ import sqlite_utils
 import zstandard
 from sqlite_utils import Migrations
 
+from newsmill.dbutil import atomic
 from newsmill.errors import QueryError, StoreError
 from newsmill.fingerprint import NORMALIZATION_VERSION, content_hash
 from newsmill.models import Article
@@ -408,7 +409,7 @@ class Store:
         """
         conn = self.db.conn
         if conn.in_transaction:
-            with self.db.atomic():
+            with atomic(conn):
                 yield self.db
             return
         conn.execute("BEGIN IMMEDIATE")
