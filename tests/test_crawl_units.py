@@ -383,3 +383,21 @@ def test_a_pool_started_early_is_the_one_the_pipeline_takes():
     pipelines.start_pool_early(1)
     pipelines.discard_early_pool()
     assert pipelines._started_pool is None
+
+
+def test_template_hints_stay_small_and_recent():
+    from array import array
+
+    from newsmill.crawl.pipelines import TemplateHints
+
+    hints = TemplateHints()
+    hints.MAX_LINES_PER_SITE = 4
+    assert hints.packed("ledger.example") == b"" and hints.packed(None) == b""
+    hints.learn("ledger.example", [7, 3])
+    hints.learn("other.example", [9])
+    assert list(array("q", hints.packed("ledger.example"))) == [3, 7]
+    hints.learn("ledger.example", [5, 3])
+    assert list(array("q", hints.packed("ledger.example"))) == [3, 5, 7]
+    hints.learn("ledger.example", [1, 2])  # past the cap: starts over from these
+    assert list(array("q", hints.packed("ledger.example"))) == [1, 2]
+    assert list(array("q", hints.packed("other.example"))) == [9]
