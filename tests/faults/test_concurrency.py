@@ -43,10 +43,17 @@ def test_two_ingests_at_once_on_a_new_database(tmp_path):
         assert proc.returncode == 0, err
         assert "locked" not in err and "Traceback" not in err
     with sqlite3.connect(db) as conn:
-        assert conn.execute("select count(*) from articles").fetchone()[0] == 200
+        # what each run recorded, shown when an assertion fails (a rare failure seen once)
+        ledger = (
+            conn.execute("select id, status, inputs, new, duplicate, empty, failed, skipped "
+                         "from runs order by id").fetchall(),
+            conn.execute("select run_id, outcome, reason, count(*) from events "
+                         "group by 1, 2, 3").fetchall(),
+        )  # fmt: skip
+        assert conn.execute("select count(*) from articles").fetchone()[0] == 200, ledger
         assert (
             conn.execute("select count(*) from urls where url like 'file:%'").fetchone()[0] == 240
-        )
+        ), ledger
         runs = conn.execute("select status, new, duplicate from runs order by id").fetchall()
         assert [r[0] for r in runs] == ["ok", "ok"]
         assert sum(r[1] for r in runs) == 200 and sum(r[2] for r in runs) == 40
