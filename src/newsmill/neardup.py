@@ -47,12 +47,14 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import re
 import sqlite3
 import struct
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import rensa
@@ -305,6 +307,33 @@ def params() -> dict[str, Any]:
         "lead_rows": LEAD_ROWS,
         "seed": SEED,
     }
+
+
+# Descriptors opened to read a database file ahead of SQLite, by (device, inode), never
+# closed. Closing *any* descriptor of a file drops every POSIX lock the process holds on it,
+# SQLite's included ("How To Corrupt An SQLite Database File", 2.2): another process then
+# believes it holds the last connection, checkpoints and deletes the WAL, and the commits
+# this process makes afterwards are lost. One descriptor per database file per process,
+# released at exit.
+_READ_AHEAD_FILES: dict[tuple[int, int], int] = {}
+_READ_AHEAD_LOCK = threading.Lock()
+
+
+def _read_only_descriptor(path: str) -> int | None:
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return None
+    key = (info.st_dev, info.st_ino)
+    with _READ_AHEAD_LOCK:
+        fd = _READ_AHEAD_FILES.get(key)
+        if fd is None:
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return None
+            _READ_AHEAD_FILES[key] = fd
+    return fd
 
 
 # -- Text to sketch ------------------------------------------------------------------------
@@ -968,18 +997,21 @@ class NearDupIndex:
             return
         (page_size,) = self.db.execute("pragma page_size").fetchone()
 
+        fd = _read_only_descriptor(path)
+        if fd is None:
+            return
+
         def read(part: list[list[int]]) -> None:
-            buffer = memoryview(bytearray(1 << 20))
+            buffer = bytearray(1 << 20)
             try:
-                with open(path, "rb", buffering=0) as file:
-                    for first, count in part:
-                        offset, size = (first - 1) * page_size, count * page_size
-                        while size > 0:
-                            file.seek(offset)
-                            got = file.readinto(buffer[: min(size, len(buffer))])
-                            if not got:
-                                break
-                            offset, size = offset + got, size - got
+                for first, count in part:
+                    offset, size = (first - 1) * page_size, count * page_size
+                    while size > 0:
+                        view = memoryview(buffer)[: min(size, len(buffer))]
+                        got = os.preadv(fd, [view], offset)
+                        if not got:
+                            break
+                        offset, size = offset + got, size - got
             except (OSError, ValueError):
                 pass
 

@@ -150,3 +150,45 @@ def test_runs_creating_one_new_database_at_once_all_open_it(tmp_path):
         for thread in threads:
             thread.join()
     assert errors == []
+
+
+WRITE_AND_CLOSE = """
+import sys
+from newsmill.store import Store
+from newsmill.fingerprint import content_hash
+from newsmill.models import Article
+with Store.open(sys.argv[1]) as store:
+    run = store.start_run("other", {})
+    text = "Written by another process that then closes its connection."
+    with store.transaction():
+        store.add_article(Article(text=text, hash=content_hash(text)), run_id=run, seen_at="t")
+"""
+
+
+def test_reading_the_filter_ahead_keeps_sqlites_locks(tmp_path):
+    """The near-duplicate filter's read-ahead opens the database file itself. Closing that
+    descriptor would drop this process's POSIX locks on the file: another process closing
+    its connection would then take itself for the last one, checkpoint and delete the WAL,
+    and this process's later commits would be lost."""
+    from newsmill.fingerprint import content_hash
+    from newsmill.models import Article
+    from newsmill.store import Store
+
+    db = tmp_path / "news.db"
+    store = Store.open(db)
+    run = store.start_run("test", {})
+    store.neardup._prefetch([[1, 1]])  # read the file's first page ahead
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    other = subprocess.run(
+        [sys.executable, "-c", WRITE_AND_CLOSE, str(db)], env=env, capture_output=True, text=True
+    )
+    assert other.returncode == 0, other.stderr
+    # this connection is open, so the other one was not the last: the WAL must still be there
+    assert (tmp_path / "news.db-wal").exists()
+    text = "Written here after the other process closed its connection."
+    with store.transaction():
+        store.add_article(Article(text=text, hash=content_hash(text)), run_id=run, seen_at="t")
+    store.close()
+    with sqlite3.connect(db) as conn:
+        stored = {t for (t,) in conn.execute("select text from articles")}
+    assert text in stored and len(stored) == 2
