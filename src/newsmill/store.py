@@ -849,12 +849,12 @@ class Store:
         """How many articles ``site`` has; with ``at_most``, counting stops there (a site's
         full count reads its whole index range, and template learning asks on every page
         only whether the site is past a small threshold)."""
-        if at_most is None:
-            sql, params = "select count(*) from site_articles where site = ?", [site]
-        else:
-            sql = "select count(*) from (select 1 from site_articles where site = ? limit ?)"
-            params = [site, at_most]
-        return int(self.db.execute(sql, params).fetchone()[0])
+        return int(
+            self.db.execute(
+                "select count(*) from (select 1 from site_articles where site = ? limit ?)",
+                [site, _limit(at_most)],
+            ).fetchone()[0]
+        )
 
     def line_counts(
         self,
@@ -869,25 +869,13 @@ class Store:
         With ``at_most``, each count stops there: a site's template line is held by nearly
         all of its articles, and counting them all on every page would grow with the site.
         """
-        if at_most is not None:
-            rows = self.db.execute(
-                "select j.value, (select count(*) from (select 1 from site_lines where "
-                "site = ? and line_id = j.value and article_hash != ? limit ?)) "
-                "from json_each(?) as j",
-                [site, exclude or "", at_most, json.dumps(line_ids)],
-            )
-            return {int(line_id): int(n) for line_id, n in rows if n}
-        counts: dict[int, int] = {}
-        for start in range(0, len(line_ids), 500):  # stay below SQLite's variable limit
-            chunk = line_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                f"select line_id, count(*) from site_lines where site = ? and line_id in "
-                f"({marks}) and article_hash != ? group by line_id",
-                [site, *chunk, exclude or ""],
-            )
-            counts.update((int(line_id), int(n)) for line_id, n in rows)
-        return counts
+        rows = self.db.execute(
+            "select j.value, (select count(*) from (select 1 from site_lines where "
+            "site = ? and line_id = j.value and article_hash != ? limit ?)) "
+            "from json_each(?) as j",
+            [site, exclude or "", _limit(at_most), json.dumps(line_ids)],
+        )
+        return {int(line_id): int(n) for line_id, n in rows if n}
 
     def site_lines_of(self, article_hash: str) -> list[dict[str, Any]]:
         return list(
@@ -1097,10 +1085,16 @@ class Store:
                     [new_hash, old_hash],
                 )
         self.db.execute("delete from articles where hash = ?", [old_hash])
-        self.db.execute(
-            "insert into article_moves (old_hash, new_hash, run_id, at, reason, merged) "
-            "values (?, ?, ?, ?, ?, ?)",
-            [old_hash, new_hash, run_id, utcnow(), reason, int(merged)],
+        self._insert(
+            "article_moves",
+            {
+                "old_hash": old_hash,
+                "new_hash": new_hash,
+                "run_id": run_id,
+                "at": utcnow(),
+                "reason": reason,
+                "merged": int(merged),
+            },
         )
         return new_hash, merged
 
@@ -1184,6 +1178,11 @@ def _use_wal(conn: sqlite3.Connection) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+def _limit(at_most: int | None) -> int:
+    """A LIMIT value: ``at_most``, or -1 (SQLite's "no limit")."""
+    return -1 if at_most is None else at_most
 
 
 def process_alive(pid: int | None) -> bool:
