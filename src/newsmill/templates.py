@@ -210,9 +210,18 @@ def without_lines(text: str, keys: Mapping[str, LineKey | None], packed: bytes) 
         return at < n and ids[at] == key.line_id
 
     lines = text.split("\n")
-    kept = [line for line in lines if not listed(line)]
-    result = "\n".join(kept)
-    return result if len(kept) < len(lines) and result.strip() else text
+    result = _without_dropped(lines, [listed(line) for line in lines])
+    return text if result is None else result
+
+
+def _without_dropped(lines: list[str], dropped: list[bool]) -> str | None:
+    """The text of ``lines`` without the dropped ones (not stripped: removed lines' positions
+    must rebuild the source exactly), or None when none is dropped or only blank lines would
+    be left: a page made only of template lines keeps them rather than vanish."""
+    if not any(dropped):
+        return None
+    text = "\n".join(line for line, drop in zip(lines, dropped, strict=True) if not drop)
+    return text if text.strip() else None
 
 
 def required_articles(words: int, quoted: bool = False) -> int | None:
@@ -300,26 +309,27 @@ def clean_article(
     before = store.site_article_count(site, at_most=MIN_SITE_ARTICLES)
     in_site = known is not None and store.article_site(known) == site
     site_n = before if in_site else before + 1
-    removed: list[tuple[int, str, int]] = []
-    kept: list[str] = []
+    dropped = [
+        key is not None
+        and is_template(counted.get(key.line_id, 0) + 1, site_n, key.words, key.quoted)
+        for key in keys
+    ]
     crossed: list[int] = []
-    for position, (line, key) in enumerate(zip(lines, keys, strict=True)):
-        if key is not None and is_template(
-            counted.get(key.line_id, 0) + 1, site_n, key.words, key.quoted
-        ):
-            removed.append((position, line, key.line_id))
-        else:
-            kept.append(line)
     for key in distinct.values():
         n = counted.get(key.line_id, 0)
         now = is_template(n + 1, site_n, key.words, key.quoted)
         if not in_site and now and not is_template(n, site_n, key.words, key.quoted):
             crossed.append(key.line_id)
-    text = "\n".join(kept)  # not stripped: positions must rebuild the source exactly
-    if removed and text.strip():
+    text = _without_dropped(lines, dropped)
+    removed: list[tuple[int, str, int]] = []
+    cleaned = article
+    if text is not None:
         cleaned = replace(article, text=text, hash=content_hash(text))
-    else:  # a page made only of template lines keeps them rather than vanish
-        cleaned, removed = article, []
+        removed = [
+            (position, line, key.line_id)
+            for position, (line, key, drop) in enumerate(zip(lines, keys, dropped, strict=True))
+            if drop and key is not None
+        ]
     site_crossed = not in_site and before < MIN_SITE_ARTICLES <= site_n
     return TemplateClean(
         cleaned,
