@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from newsmill import templates
 from newsmill.pipeline import Document, DocumentKind, Outcome, process, record_skip
 from newsmill.store import RunCounts, Store, utcnow
 
@@ -27,6 +28,10 @@ COMPRESSED_SUFFIXES = {".gz"}
 # A news page is rarely over 2 MB; 50 MB leaves room for inlined images and still keeps one
 # pathological file from exhausting memory.
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+# How often (seconds) an ingest asks whether its template backlog has waited long enough to
+# drain (newsmill.templates.BACKLOG_MAX_SECONDS); it is drained at the end of the run anyway.
+BACKLOG_CHECK_SECONDS = 10.0
 
 
 @dataclass
@@ -134,9 +139,16 @@ def ingest(
     outcomes: list[Outcome] = []
     with store.recorded_run("ingest", run_args) as (run_id, counts):
         seen_at = store.run(run_id)["started"]
+        backlog_checked = time.monotonic()
         for path in iter_input_files(paths):
             outcome = ingest_file(
-                store, path, url=url, run_id=run_id, seen_at=seen_at, max_bytes=max_bytes
+                store,
+                path,
+                url=url,
+                run_id=run_id,
+                seen_at=seen_at,
+                max_bytes=max_bytes,
+                defer_backfill=True,
             )
             counts.add(outcome.outcome, outcome.reason)
             outcomes.append(outcome)
@@ -145,6 +157,11 @@ def ingest(
             )
             if on_outcome:
                 on_outcome(outcome)
+            if time.monotonic() - backlog_checked >= BACKLOG_CHECK_SECONDS:
+                backlog_checked = time.monotonic()
+                if templates.backlog_due(store):
+                    templates.drain_backlog(store, run_id=run_id)
+        templates.drain_backlog(store, run_id=run_id)
     return IngestResult(run_id, counts, time.monotonic() - started, "ok", outcomes)
 
 
@@ -156,8 +173,12 @@ def ingest_file(
     seen_at: str | None = None,
     url: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    defer_backfill: bool = False,
 ) -> Outcome:
-    """Read one file and run it through the pipeline; unreadable files become skips."""
+    """Read one file and run it through the pipeline; unreadable files become skips.
+
+    ``defer_backfill``: see :func:`newsmill.pipeline.record` (:func:`ingest` defers, and
+    drains the template backlog at the end of its run)."""
     try:
         body = read_input(path, max_bytes=max_bytes)
     except ValueError as exc:
@@ -179,4 +200,4 @@ def ingest_file(
         url_is_final=url is not None,
         fetched_at=utcnow(),
     )
-    return process(store, doc, run_id=run_id, seen_at=seen_at)
+    return process(store, doc, run_id=run_id, seen_at=seen_at, defer_backfill=defer_backfill)

@@ -162,12 +162,20 @@ def _decode_text(body: bytes) -> str:
 
 
 def record(
-    store: Store, doc: Document, analysis: Analysis, *, run_id: int, seen_at: str
+    store: Store,
+    doc: Document,
+    analysis: Analysis,
+    *,
+    run_id: int,
+    seen_at: str,
+    defer_backfill: bool = False,
 ) -> Outcome:
     """Write what :func:`analyze` found, in one transaction, and return the outcome.
 
     The transaction includes the template backfill this page causes (re-cleaning the site's
-    earlier articles when a line becomes template), so a kill leaves both or neither."""
+    earlier articles when a line becomes template), so a kill leaves both or neither. With
+    ``defer_backfill`` those articles go to the template backlog instead, and the caller
+    drains it (:func:`newsmill.templates.drain_backlog`) when its run ends."""
     article = analysis.article
     learned: templates.TemplateClean | None = None
     with store.transaction():
@@ -178,6 +186,8 @@ def record(
                     "failed", doc.input, doc.url, None, analysis.reason, analysis.detail
                 )
         else:
+            if defer_backfill:
+                templates.settle_queued_source(store, article.text, run_id=run_id)
             # Site templates: remove the lines this site repeats, and learn from this page.
             learned = template_clean(store, doc, analysis)
             article = learned.article
@@ -228,7 +238,7 @@ def record(
             # In the same transaction: a line that became template here is only seen to
             # cross once, so a kill between this page and the backfill would leave the
             # site's earlier articles uncleaned for ever.
-            templates.backfill(store, learned, run_id=run_id)
+            templates.backfill(store, learned, run_id=run_id, defer=defer_backfill)
     return outcome
 
 
@@ -239,9 +249,23 @@ def record_skip(store: Store, *, run_id: int, input: str, reason: str, detail: s
     return Outcome("skipped", input, reason=reason, detail=detail)
 
 
-def process(store: Store, doc: Document, *, run_id: int, seen_at: str | None = None) -> Outcome:
-    """Analyze and record one document in this process."""
-    return record(store, doc, analyze(doc), run_id=run_id, seen_at=seen_at or utcnow())
+def process(
+    store: Store,
+    doc: Document,
+    *,
+    run_id: int,
+    seen_at: str | None = None,
+    defer_backfill: bool = False,
+) -> Outcome:
+    """Analyze and record one document in this process (see :func:`record`)."""
+    return record(
+        store,
+        doc,
+        analyze(doc),
+        run_id=run_id,
+        seen_at=seen_at or utcnow(),
+        defer_backfill=defer_backfill,
+    )
 
 
 def _with_url(article: Article, url: str | None) -> Article:

@@ -15,6 +15,7 @@ Tables:
 ``crawl_resources``  feeds, sitemaps, robots.txt, section pages: validators and last body
 ``crawl_urls``    article URLs that gave no article, and when to try them again
 ``crawl_sources`` per crawl source: its last run and last complete run
+``template_backlog``  articles waiting to be cleaned again for lines their site learned
 """
 
 from __future__ import annotations
@@ -303,6 +304,21 @@ def m006_fts_update_trigger_on_text_only(db: sqlite_utils.Database) -> None:
             values ('delete', old.rowid, old.title, old.text);
           insert into articles_fts (rowid, title, text) values (new.rowid, new.title, new.text);
         end;
+        """
+    )
+
+
+@migrations()
+def m007_template_backlog(db: sqlite_utils.Database) -> None:
+    """Articles to clean again because their site learned a template line they hold
+    (:func:`newsmill.templates.drain_backlog`), oldest first (rowid order)."""
+    db.execute(
+        """
+        create table template_backlog (
+            article_hash text primary key,
+            site text not null,
+            queued_at text not null
+        )
         """
     )
 
@@ -936,6 +952,40 @@ class Store:
             )
         ]
 
+    def queue_reclean(self, site: str, article_hashes: list[str]) -> None:
+        """Put articles of ``site`` in the template backlog (once each, in order)."""
+        at = utcnow()
+        self.db.conn.executemany(
+            "insert or ignore into template_backlog (article_hash, site, queued_at) "
+            "values (?, ?, ?)",
+            [(h, site, at) for h in article_hashes],
+        )
+
+    def backlog(self, *, limit: int = 1000) -> list[str]:
+        """The articles waiting in the template backlog, oldest first."""
+        rows = self.db.execute(
+            "select article_hash from template_backlog order by rowid limit ?", [limit]
+        )
+        return [row[0] for row in rows]
+
+    def is_queued(self, article_hash: str) -> bool:
+        return (
+            self.db.execute(
+                "select 1 from template_backlog where article_hash = ?", [article_hash]
+            ).fetchone()
+            is not None
+        )
+
+    def backlog_since(self) -> str | None:
+        """When the oldest article in the template backlog was queued (None: it is empty)."""
+        row = self.db.execute(
+            "select queued_at from template_backlog order by rowid limit 1"
+        ).fetchone()
+        return row[0] if row else None
+
+    def unqueue(self, article_hash: str) -> None:
+        self.db.execute("delete from template_backlog where article_hash = ?", [article_hash])
+
     def remember_lines(
         self,
         article_hash: str,
@@ -1075,6 +1125,12 @@ class Store:
             "update article_sources set article_hash = ? where article_hash = ?",
             [new_hash, old_hash],
         )
+        # A queued article stays queued under its new hash (or its merged one's).
+        self.db.execute(
+            "update or ignore template_backlog set article_hash = ? where article_hash = ?",
+            [new_hash, old_hash],
+        )
+        self.db.execute("delete from template_backlog where article_hash = ?", [old_hash])
         if merged:
             self.db.execute("delete from removed_lines where article_hash = ?", [old_hash])
             self.db.execute("delete from site_articles where article_hash = ?", [old_hash])

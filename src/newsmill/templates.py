@@ -31,6 +31,7 @@ How it works:
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import functools
 import hashlib
 import logging
@@ -38,7 +39,8 @@ import math
 import re
 import unicodedata
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -467,22 +469,34 @@ def reclean(store: Store, article_hash: str, *, run_id: int | None, reason: str)
     )
 
 
-def backfill(store: Store, result: TemplateClean, *, run_id: int | None) -> list[Move]:
+def backfill(
+    store: Store, result: TemplateClean, *, run_id: int | None, defer: bool = False
+) -> list[Move]:
     """After storing an article that made lines template (or made its site old enough),
-    clean the site's other stored articles again. Call it inside the transaction that stored
-    the article (:func:`newsmill.pipeline.record` does): the crossing is seen only once, so
-    a crash between the two would leave those articles uncleaned. Each article is a
-    savepoint of its own within it."""
+    clean the site's other stored articles holding them again, now or (``defer``) later.
+
+    Call it inside the transaction that stored the article (:func:`newsmill.pipeline.record`
+    does): the crossing is seen only once, so a crash between the two would leave those
+    articles uncleaned. Each article is a savepoint of its own within it.
+
+    ``defer`` puts the articles in the template backlog instead, which
+    :func:`drain_backlog` empties (a crawl or an ingest does at its end). A site's first
+    pages cross one line after another (a 3-article line, then a 5-article one, ...), and
+    cleaning an early article again at each crossing moves it each time: through the
+    backlog it is cleaned once, with everything learned by then.
+    """
     if result.site is None or not (result.crossed or result.site_crossed):
         return []
     if result.site_crossed:
         hashes = store.site_hashes(result.site)
     else:
         hashes = store.articles_holding(result.site, result.crossed)
+    hashes = [h for h in hashes if h != result.article.hash]
+    if defer:
+        store.queue_reclean(result.site, hashes)
+        return []
     moves: list[Move] = []
     for article_hash in hashes:
-        if article_hash == result.article.hash:
-            continue
         with store.transaction():
             if not store.has_article(article_hash):
                 continue  # merged away by an earlier move of this backfill
@@ -491,6 +505,59 @@ def backfill(store: Store, result: TemplateClean, *, run_id: int | None) -> list
             moves.append(move)
             logger.info("template: %s -> %s (%s)", move.old[:12], move.new[:12], result.site)
     return moves
+
+
+# A long crawl or ingest drains the template backlog once its oldest article has waited
+# this long, so early articles are not left uncleaned for hours; a short run drains it at
+# its end.
+BACKLOG_MAX_SECONDS = 300.0
+
+
+def drain_backlog(
+    store: Store,
+    *,
+    run_id: int | None,
+    write: Callable[[], AbstractContextManager[object]] | None = None,
+) -> list[Move]:
+    """Clean every article in the template backlog again, oldest first, and empty it.
+
+    Each article is one ``write()`` (default: :meth:`Store.transaction`), its backlog row
+    deleted with its re-clean, so a kill part-way leaves the rest queued for the next run.
+    """
+    write = write or store.transaction
+    moves: list[Move] = []
+    while batch := store.backlog():
+        for article_hash in batch:
+            with write():
+                store.unqueue(article_hash)
+                if not store.has_article(article_hash):
+                    continue
+                move = reclean(store, article_hash, run_id=run_id, reason="template-learned")
+            if move is not None:
+                moves.append(move)
+                logger.info("template: %s -> %s", move.old[:12], move.new[:12])
+    return moves
+
+
+def backlog_due(store: Store, *, now: dt.datetime | None = None) -> bool:
+    """Whether the oldest article in the backlog has waited :data:`BACKLOG_MAX_SECONDS`."""
+    since = store.backlog_since()
+    if since is None:
+        return False
+    now = now or dt.datetime.now(dt.UTC)
+    return (now - dt.datetime.fromisoformat(since)).total_seconds() >= BACKLOG_MAX_SECONDS
+
+
+def settle_queued_source(store: Store, source: str, *, run_id: int | None) -> None:
+    """Clean the stored article with source text ``source`` again now if it waits in the
+    backlog, so a page with the same text is compared with what it will become: a
+    duplicate, as it would be had the article been cleaned when its site learned the line.
+    """
+    known = store.article_for_source(content_hash(source))
+    if known is None or not store.is_queued(known):
+        return
+    store.unqueue(known)
+    reclean(store, known, run_id=run_id, reason="template-learned")
 
 
 def settle_site(store: Store, site: str, *, run_id: int | None, reason: str) -> list[Move]:

@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -56,6 +57,9 @@ T = TypeVar("T")
 # Pages queued per worker. Enough to keep every worker busy while the reactor hands out
 # the next page; small enough that memory stays bounded (a median news page is ~110 KB).
 IN_FLIGHT_PER_WORKER = 4
+# How often a crawl asks whether its template backlog has waited long enough to drain
+# (newsmill.templates.BACKLOG_MAX_SECONDS); it is drained at the end of the crawl anyway.
+BACKLOG_CHECK_SECONDS = 10.0
 
 
 def _init_worker(crawler_pid: int | None = None) -> None:
@@ -161,6 +165,7 @@ class NewsmillPipeline:
         self._group: CommitGroup | None = None
         self._hints = TemplateHints()
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._backlog_checked = time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NewsmillPipeline:
@@ -198,14 +203,29 @@ class NewsmillPipeline:
     def close_spider(self) -> None:
         if self._flush_timer is not None:
             self._flush_timer.cancel()
-        self._flush_commits()
+        reason = getattr(self.crawler.spider, "newsmill_close_reason", None) or "finished"
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self.run is not None:
+            if reason == "finished":
+                self._drain_backlog()
+            else:
+                logger.info("the template backlog is left for the next run (%s)", reason)
+        self._flush_commits()
         if self._owns_run and self.run is not None:
-            reason = getattr(self.crawler.spider, "newsmill_close_reason", None) or "finished"
             self.run.finish("ok" if reason == "finished" else "interrupted")
             self.run.store.close()
+
+    def _drain_backlog(self) -> None:
+        """Clean again the articles waiting in the template backlog, in commit groups."""
+        assert self.run is not None
+        moves = templates.drain_backlog(
+            self.run.store, run_id=self.run.run_id, write=self._commits().write
+        )
+        if moves:
+            logger.info("template backlog: %d articles cleaned again", len(moves))
+        self._backlog_checked = time.monotonic()
 
     async def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
@@ -233,11 +253,20 @@ class NewsmillPipeline:
         # newsmill.store.GROUP_COMMIT_SECONDS), and a timer commits the last group.
         with self._commits().write():
             outcome = record(
-                self.run.store, doc, analysis, run_id=self.run.run_id, seen_at=utcnow()
+                self.run.store,
+                doc,
+                analysis,
+                run_id=self.run.run_id,
+                seen_at=utcnow(),
+                defer_backfill=True,
             )
             self.run.after_record(
                 outcome, also_urls=[doc.input, *(adapter.get("redirect_urls") or [])]
             )
+        if time.monotonic() - self._backlog_checked >= BACKLOG_CHECK_SECONDS:
+            self._backlog_checked = time.monotonic()
+            if templates.backlog_due(self.run.store):
+                self._drain_backlog()
         self._commit_later()
         self._hints.learn(site, outcome.template_lines)
         if self.stats:
