@@ -126,6 +126,9 @@ def test_articles_stored_once_each(crawled):
     # boilerplate (navigation, "Most read", footer) is not in the stored text
     for (text,) in query(db, "select text from articles"):
         assert "Most read" not in text and "All rights reserved" not in text
+    # no article waits to be cleaned again for a line its site learned: the crawl's end
+    # drained the template backlog
+    assert query(db, "select count(*) from template_backlog") == [(0,)]
     # the raw page is kept, compressed, for a later reprocess
     (body,) = query(
         db, "select body from pages where url = ?", a.url(NEWS + "council-budget-vote")

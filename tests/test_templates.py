@@ -351,3 +351,127 @@ def test_crawl_hints_name_the_lines_the_store_removed(tmp_path):
             "select text from articles where hash = ?", [late.article_hash]
         ).fetchone()[0]
         assert not any(line in stored for line in TEMPLATE_LINES)
+
+
+# -- the template backlog (a crawl's or an ingest's deferred backfill) -----------------------
+
+
+def _process_site(store, paths, *, defer):
+    run = store.start_run("test", {})
+    outcomes = []
+    for i, path in enumerate(paths):
+        url = f"https://www.{HOST}/news/story-{i}"
+        doc = Document(path.read_bytes(), str(path), url=url, kind="html", url_is_final=True)
+        outcomes.append(process(store, doc, run_id=run, defer_backfill=defer))
+    return run, outcomes
+
+
+# A short line is template once the site has MIN_SITE_ARTICLES articles; this 20-word one
+# needs 6 articles: two crossings, so the first pages are cleaned again twice.
+PROMPT = (
+    "The Harbour Gazette is an independent community newspaper serving the northern coast "
+    "towns and villages with local reporting every day."
+)
+
+
+def _story(i: int) -> bytes:
+    words = " ".join(f"w{i}x{k}" for k in range(30))
+    return f"Story {i} begins with {words}.\nFollow the desk on Bluesky\n{PROMPT}".encode()
+
+
+def _process_texts(store, n, *, defer):
+    run = store.start_run("test", {})
+    for i in range(n):
+        doc = Document(_story(i), f"s{i}", f"https://{HOST}/news/s{i}", "text", True)
+        process(store, doc, run_id=run, defer_backfill=defer)
+    return run
+
+
+def test_the_backlog_cleans_each_early_article_once_to_the_same_texts(tmp_path):
+    with Store.open(tmp_path / "now.db") as now:
+        _process_texts(now, 9, defer=False)
+        moved_each_time = now.db["article_moves"].count
+        expected = _texts(now)
+    assert not any("Bluesky" in t or "independent" in t for t in expected.values())
+    with Store.open(tmp_path / "later.db") as store:
+        run = _process_texts(store, 9, defer=True)
+        queued = store.backlog()
+        assert queued and store.db["article_moves"].count == 0  # nothing moved yet
+        assert store.backlog_since() is not None
+        moves = templates.drain_backlog(store, run_id=run)
+        assert store.backlog() == [] and store.backlog_since() is None
+        assert len(moves) == len({m.old for m in moves}) == store.db["article_moves"].count
+        assert {m.old for m in moves} == set(queued)
+        assert len(moves) < moved_each_time  # one move per article, not one per crossing
+        assert _texts(store) == expected
+        assert store.consistency_problems() == []
+
+
+def test_a_page_with_a_queued_articles_source_is_still_a_duplicate(tmp_path):
+    paths = write_site(tmp_path / "site", 8)
+    with Store.open(tmp_path / "news.db") as store:
+        run, outcomes = _process_site(store, paths, defer=True)
+        first = outcomes[0].article_hash
+        assert store.is_queued(first)  # stored before its site's lines were learned
+        doc = Document(paths[0].read_bytes(), "again", f"https://{HOST}/amp/story-0", "html", True)
+        again = process(store, doc, run_id=run, defer_backfill=True)
+        # the queued article was cleaned first, and the page is that article
+        assert again.outcome == "duplicate"
+        assert not store.has_article(first) and not store.is_queued(first)
+        assert again.article_hash == store.article_for_url(f"https://www.{HOST}/news/story-0")
+        assert MIRROR not in store.find_article(again.article_hash)["text"]
+        assert store.consistency_problems() == []
+
+
+def test_a_moved_article_stays_queued_under_its_new_hash(store):
+    text = "One line.\nAnother line.\nA third line."
+    run = store.start_run("test", {})
+    process(store, Document(text.encode(), "x", "https://a.example/x", "text", True), run_id=run)
+    old = content_hash(text)
+    with store.transaction():
+        store.queue_reclean("a.example", [old, old])  # queued once
+        new, merged = store.move_article(old, "One line.\nA third line.", run_id=run, reason="t")
+    assert not merged and store.backlog() == [new]
+    assert templates.drain_backlog(store, run_id=run) == [] and store.backlog() == []
+    assert store.consistency_problems() == []
+
+
+def test_the_backlog_is_due_once_its_oldest_article_has_waited(store):
+    import datetime as dt
+
+    assert not templates.backlog_due(store)
+    with store.transaction():
+        store.queue_reclean("a.example", ["0" * 64])
+    queued = dt.datetime.fromisoformat(store.backlog_since())
+    later = queued + dt.timedelta(seconds=templates.BACKLOG_MAX_SECONDS)
+    assert not templates.backlog_due(store, now=later - dt.timedelta(seconds=1))
+    assert templates.backlog_due(store, now=later)
+    # an article that is gone by the time the backlog drains is skipped
+    assert templates.drain_backlog(store, run_id=None) == []
+    assert not templates.backlog_due(store, now=later)
+
+
+@pytest.mark.parametrize(("reason", "drained"), [("finished", True), ("shutdown", False)])
+def test_the_crawl_pipeline_drains_the_backlog_unless_told_to_stop(tmp_path, reason, drained):
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    from newsmill.crawl import NewsmillPipeline
+    from newsmill.crawl.state import CrawlRun
+
+    db = tmp_path / "news.db"
+    with Store.open(db) as store:
+        _process_texts(store, 9, defer=True)
+        queued = store.backlog()
+    assert queued
+    crawler = get_crawler(Spider, {"NEWSMILL_DB": str(db), "NEWSMILL_WORKERS": 0})
+    pipeline = NewsmillPipeline.from_crawler(crawler)
+    with Store.open(db) as crawling:
+        pipeline.run = CrawlRun.start(crawling, "crawl", {})
+        pipeline.close_spider()
+        pipeline._spider_closed(crawler.spider, reason)  # as Scrapy's spider_closed signal does
+    with Store.open(db) as store:
+        # SIGTERM or Ctrl-C: out at once, the backlog waits in the database for the next run
+        assert store.backlog() == ([] if drained else queued)
+        assert store.db["article_moves"].count == (len(queued) if drained else 0)
+        assert store.consistency_problems() == []

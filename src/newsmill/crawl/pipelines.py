@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from itemadapter import ItemAdapter
+from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from newsmill import templates
@@ -175,7 +176,7 @@ class NewsmillPipeline:
         workers = settings.getint("NEWSMILL_WORKERS", -1)
         if workers < 0:
             workers = default_workers()
-        return cls(
+        pipeline = cls(
             crawler,
             db_path=Path(settings.get("NEWSMILL_DB") or DEFAULT_DB_PATH),
             workers=workers,
@@ -185,6 +186,8 @@ class NewsmillPipeline:
             url_field=settings.get("NEWSMILL_URL_FIELD", "url"),
             html_field=settings.get("NEWSMILL_HTML_FIELD", "html"),
         )
+        crawler.signals.connect(pipeline._spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
@@ -203,19 +206,27 @@ class NewsmillPipeline:
     def close_spider(self) -> None:
         if self._flush_timer is not None:
             self._flush_timer.cancel()
-        reason = getattr(self.crawler.spider, "newsmill_close_reason", None) or "finished"
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-        if self.run is not None:
-            if reason == "finished":
-                self._drain_backlog()
-            else:
-                logger.info("the template backlog is left for the next run (%s)", reason)
         self._flush_commits()
-        if self._owns_run and self.run is not None:
+
+    def _spider_closed(self, spider: Any, reason: str) -> None:
+        """After :meth:`close_spider` (Scrapy tells pipelines the reason only here): clean
+        the template backlog again, unless the crawl was told to stop (SIGTERM, Ctrl-C),
+        where a prompt exit matters more: the backlog waits in the database for the next
+        run."""
+        if self.run is None or spider is not self.crawler.spider:
+            return
+        if reason == "shutdown":
+            logger.info("the template backlog is left for the next run (%s)", reason)
+        else:
+            self._drain_backlog()
+            self._flush_commits()
+        if self._owns_run:
             self.run.finish("ok" if reason == "finished" else "interrupted")
             self.run.store.close()
+        self.run = None
 
     def _drain_backlog(self) -> None:
         """Clean again the articles waiting in the template backlog, in commit groups."""
