@@ -43,6 +43,7 @@ Tables (created by :func:`create_tables`; ``articles`` belongs to the store):
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import itertools
 import json
@@ -125,6 +126,9 @@ MIN_CONTAINED = 15
 # first (most shared bands); one verified match per cluster is enough to join it.
 MAX_CANDIDATES = 200
 MAX_VERIFY_PER_CLUSTER = 16
+# Stored articles whose tokens and shingles a process keeps for verification (about 100 KB
+# each for a 600-word article).
+STORED_SKETCHES = 128
 
 SEED = 20251214
 LEAD_SEED = SEED + 1
@@ -590,6 +594,7 @@ class NearDupIndex:
         self.near_threshold = near_threshold
         self.containment_threshold = containment_threshold
         self._bands: _LoadedBands | None = None
+        self._stored: collections.OrderedDict[str, Sketch] = collections.OrderedDict()
         create_tables(db)
         if check_params:
             self._check_params()
@@ -689,12 +694,9 @@ class NearDupIndex:
         matches: list[Match] = []
         for cluster, cands in sorted(by_cluster.items()):
             for cand in cands[:MAX_VERIFY_PER_CLUSTER]:
-                other: Sketch | list[str] | None = cand.sketch
+                other = cand.sketch or self._stored_sketch(cand.hash)
                 if other is None:
-                    text = self._text(cand.hash)
-                    if text is None:
-                        continue
-                    other = tokens(text)
+                    continue
                 verdict = self._verify(sketch, other)
                 if verdict:
                     matches.append(
@@ -1096,6 +1098,30 @@ class NearDupIndex:
         row = self.db.execute("select text from articles where hash = ?", [article_hash]).fetchone()
         return row[0] if row else None
 
+    def _stored_sketch(self, article_hash: str, text: str | None = None) -> Sketch | None:
+        """A stored article's text, tokens and shingles for verifying against it (None:
+        no such article), kept for the last :data:`STORED_SKETCHES` articles asked for;
+        ``text``: the article's text when the caller has read it already.
+
+        The same articles are verified against again and again: the members of a growing
+        cluster by each new copy, and an article's linked ones each time it is cleaned again.
+        Tokenizing them each time was most of the cost of a check. A hash names one text
+        (up to what normalization ignores, which tokens ignore too), so an entry never
+        goes stale.
+        """
+        cached = self._stored.get(article_hash)
+        if cached is not None:
+            self._stored.move_to_end(article_hash)
+            return cached
+        if text is None:
+            text = self._text(article_hash)
+            if text is None:
+                return None
+        sketch = self._stored[article_hash] = Sketch(text, [], 0)
+        if len(self._stored) > STORED_SKETCHES:
+            self._stored.popitem(last=False)
+        return sketch
+
     # -- removing and rebuilding ---------------------------------------------------------
 
     def remove(self, article_hash: str, text: str | None = None) -> None:
@@ -1207,7 +1233,8 @@ class NearDupIndex:
             return None
         kept: dict[tuple[str, str], float] = {}
         for article, matched, other in rows:
-            verdict = self._verify(sketch, tokens(other))
+            stored = self._stored_sketch(matched if article == old_hash else article, other)
+            verdict = self._verify(sketch, stored or tokens(other))
             if verdict is None:
                 return None
             kept[(article, matched)] = verdict.similarity
