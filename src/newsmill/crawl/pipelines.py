@@ -26,6 +26,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import gc
 import logging
 import multiprocessing
 import os
@@ -69,6 +70,24 @@ def _init_worker(crawler_pid: int | None = None) -> None:
     if crawler_pid is not None:
         exit_when_gone(crawler_pid)  # a killed crawl leaves no orphan workers
     import newsmill.pipeline  # noqa: F401  (imports trafilatura once, before the first page)
+
+    tune_gc()
+
+
+# Young-generation size of an extraction worker (CPython's default is 700 allocations).
+# Extracting a page makes tens of thousands of short-lived objects (lxml proxies, strings),
+# and the default collected them dozens of times a page, walking everything still alive.
+# Measured with bench/crawl.py's site: about 1% less CPU in the workers. (The crawling
+# process keeps the default: the same change there measured no better, within noise.)
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Fewer, larger young collections, and no collecting of what the worker loaded at
+    start (``gc.freeze``: modules, compiled regexes; never garbage)."""
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def make_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
