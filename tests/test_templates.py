@@ -475,3 +475,23 @@ def test_the_crawl_pipeline_drains_the_backlog_unless_told_to_stop(tmp_path, rea
         assert store.backlog() == ([] if drained else queued)
         assert store.db["article_moves"].count == (len(queued) if drained else 0)
         assert store.consistency_problems() == []
+
+
+def test_draining_part_of_the_backlog_takes_the_oldest_first(tmp_path):
+    with Store.open(tmp_path / "news.db") as store:
+        run = _process_texts(store, 9, defer=True)
+        queued = store.backlog()
+        assert len(queued) >= 3
+        with store.transaction():  # the first two were queued long ago
+            store.db.execute(
+                "update template_backlog set queued_at = '2024-01-01T00:00:00+00:00' "
+                "where article_hash in (?, ?)",
+                queued[:2],
+            )
+        # a crawl cleans only what has waited long enough, a few at a time
+        moved = templates.drain_backlog(store, run_id=run, queued_by="2025-01-01", limit=1)
+        assert [m.old for m in moved] == queued[:1]
+        moved = templates.drain_backlog(store, run_id=run, queued_by="2025-01-01")
+        assert [m.old for m in moved] == queued[1:2]
+        assert store.backlog() == queued[2:]
+        assert store.consistency_problems() == []

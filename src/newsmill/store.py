@@ -961,10 +961,13 @@ class Store:
             [(h, site, at) for h in article_hashes],
         )
 
-    def backlog(self, *, limit: int = 1000) -> list[str]:
-        """The articles waiting in the template backlog, oldest first."""
+    def backlog(self, *, limit: int = 1000, queued_by: str | None = None) -> list[str]:
+        """The articles waiting in the template backlog, oldest first; ``queued_by``: only
+        those queued at or before then (an ISO time, as :func:`utcnow` gives)."""
         rows = self.db.execute(
-            "select article_hash from template_backlog order by rowid limit ?", [limit]
+            "select article_hash from template_backlog where ? is null or queued_at <= ? "
+            "order by rowid limit ?",
+            [queued_by, queued_by, limit],
         )
         return [row[0] for row in rows]
 
@@ -1044,7 +1047,13 @@ class Store:
         return (row[0], decompress_page(row[1])) if row else None
 
     def move_article(
-        self, old_hash: str, text: str, *, run_id: int | None, reason: str
+        self,
+        old_hash: str,
+        text: str,
+        *,
+        run_id: int | None,
+        reason: str,
+        sketch: Sketch | None = None,
     ) -> tuple[str, bool]:
         """Give the article ``old_hash`` the new ``text`` and so its new hash.
 
@@ -1053,7 +1062,8 @@ class Store:
         already has the new hash the two are merged (the earliest first sighting wins; the
         old explanation is dropped, the surviving article keeps its own). ``article_moves``
         keeps the old hash and says where it went (``explain OLD_HASH``). Call inside a
-        transaction. Returns (new hash, merged).
+        transaction. Returns (new hash, merged). ``sketch``: the near-duplicate sketch of
+        ``text``, when it was made elsewhere.
         """
         new_hash = content_hash(text)
         words = len(text.split())
@@ -1110,7 +1120,9 @@ class Store:
             )
             # The near-duplicate index follows: the links hold if the new text still
             # verifies against each linked article, else the cluster is re-linked.
-            self.neardup.replace(old_hash, new_hash, text, old["first_seen"], old_text=old["text"])
+            self.neardup.replace(
+                old_hash, new_hash, text, old["first_seen"], old_text=old["text"], sketch=sketch
+            )
         for table in ("urls", "pages", "events"):
             self.db.execute(
                 f"update {table} set article_hash = ? where article_hash = ?", [new_hash, old_hash]

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from newsmill.fingerprint import content_hash
+from newsmill.neardup import Sketch
 
 if TYPE_CHECKING:
     from newsmill.models import Article
@@ -408,6 +409,8 @@ def apply(
     reason: str,
     stored_text: str | None = None,
     lines_known: bool = False,
+    line_keys: Mapping[str, LineKey | None] | None = None,
+    sketch: Sketch | None = None,
 ) -> Move | None:
     """Clean the stored article ``article_hash`` from ``source`` (its source text and
     metadata), update its lines and explanation, and move it if its text changed. Call
@@ -416,8 +419,10 @@ def apply(
     ``stored_text`` is the article's text now, when the caller has it. ``lines_known`` says
     that ``source`` is the source the store already holds for the article (a re-clean):
     its candidate lines and its source hash are then recorded already, and when the text
-    does not change neither does its explanation, so nothing is written."""
-    result = clean_article(store, source, current=article_hash)
+    does not change neither does its explanation, so nothing is written. ``line_keys``
+    and ``sketch`` (of the text it may become) are work done ahead, in a worker
+    (:func:`prepare_reclean`); a sketch of another text is ignored."""
+    result = clean_article(store, source, current=article_hash, line_keys=line_keys)
     if stored_text is None:
         row = store.db.execute("select text from articles where hash = ?", [article_hash])
         stored_text = row.fetchone()[0]
@@ -433,18 +438,23 @@ def apply(
     store.set_removed_lines(article_hash, _explanation(source, result))
     if new_text == stored_text:
         return None
-    new_hash, merged = store.move_article(article_hash, new_text, run_id=run_id, reason=reason)
+    new_hash, merged = store.move_article(
+        article_hash, new_text, run_id=run_id, reason=reason, sketch=sketch
+    )
     return Move(article_hash, new_hash, merged)
 
 
-def reclean(store: Store, article_hash: str, *, run_id: int | None, reason: str) -> Move | None:
-    """Clean a stored article again with the site's current template knowledge (no
-    re-extraction: its source text is rebuilt from the store)."""
+def stored_source(store: Store, article_hash: str) -> tuple[Article, str] | None:
+    """A stored article's source (its text before template removal, rebuilt from the
+    store, with its URL, site and rule removals) and its text now; None: no such article."""
     from newsmill.models import Article, RemovedLine
 
-    text, url, site = store.db.execute(
+    row = store.db.execute(
         "select text, url, site from articles where hash = ?", [article_hash]
     ).fetchone()
+    if row is None:
+        return None
+    text, url, site = row
     removed = store.removed_lines(article_hash)
     rule_removed = tuple(
         RemovedLine(r["line"], r["rule"])
@@ -458,6 +468,46 @@ def reclean(store: Store, article_hash: str, *, run_id: int | None, reason: str)
         site=site,
         removed=rule_removed,
     )
+    return source, text
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedReclean:
+    """Work a worker process does ahead of a re-clean (:func:`prepare_reclean`)."""
+
+    line_keys: dict[str, LineKey | None]
+    text: str  # the text the article is expected to become
+    sketch_keys: list[int]  # its near-duplicate band keys
+    shingle_count: int
+
+    def sketch(self) -> Sketch:
+        return Sketch.from_keys(self.text, self.sketch_keys, self.shingle_count)
+
+
+def prepare_reclean(source: Article, template_hint: bytes) -> PreparedReclean:
+    """Key ``source``'s lines and sketch the text it becomes without the lines listed in
+    ``template_hint`` (:func:`pack_line_ids`): pure CPU work, for a worker process."""
+    keys = line_keys_of(source)
+    text = without_lines(source.text, keys, template_hint)
+    sketch = Sketch.of(text)
+    return PreparedReclean(keys, text, sketch.keys, sketch.shingle_count)
+
+
+def reclean(
+    store: Store,
+    article_hash: str,
+    *,
+    run_id: int | None,
+    reason: str,
+    prepared: PreparedReclean | None = None,
+) -> Move | None:
+    """Clean a stored article again with the site's current template knowledge (no
+    re-extraction: its source text is rebuilt from the store). ``prepared``: line keys
+    and a sketch computed ahead (only used where they fit)."""
+    found = stored_source(store, article_hash)
+    if found is None:
+        return None
+    source, text = found
     return apply(
         store,
         article_hash,
@@ -466,6 +516,8 @@ def reclean(store: Store, article_hash: str, *, run_id: int | None, reason: str)
         reason=reason,
         stored_text=text,
         lines_known=True,
+        line_keys=prepared.line_keys if prepared else None,
+        sketch=prepared.sketch() if prepared else None,
     )
 
 
@@ -518,21 +570,48 @@ def drain_backlog(
     *,
     run_id: int | None,
     write: Callable[[], AbstractContextManager[object]] | None = None,
+    prepare: Callable[[Article], Callable[[], PreparedReclean | None]] | None = None,
+    queued_by: str | None = None,
+    limit: int | None = None,
 ) -> list[Move]:
-    """Clean every article in the template backlog again, oldest first, and empty it.
+    """Clean the articles in the template backlog again, oldest first, and take them out
+    of it: all of them, or (``queued_by``, an ISO time) those queued by then, at most
+    ``limit`` of them.
 
     Each article is one ``write()`` (default: :meth:`Store.transaction`), its backlog row
     deleted with its re-clean, so a kill part-way leaves the rest queued for the next run.
+    ``prepare`` starts :func:`prepare_reclean` for a source elsewhere (a crawl's worker
+    pool) and returns a function that waits for the result (None if it failed): the
+    workers key lines and sketch texts while this process writes.
     """
     write = write or store.transaction
     moves: list[Move] = []
-    while batch := store.backlog():
+    left = limit
+    while left is None or left > 0:
+        batch = store.backlog(limit=min(left or 1000, 1000), queued_by=queued_by)
+        if not batch:
+            break
+        if left is not None:
+            left -= len(batch)
+        ahead: dict[str, Callable[[], PreparedReclean | None]] = {}
+        if prepare is not None:
+            for article_hash in batch:
+                found = stored_source(store, article_hash)
+                if found is not None:
+                    ahead[article_hash] = prepare(found[0])
         for article_hash in batch:
+            wait = ahead.pop(article_hash, None)
             with write():
                 store.unqueue(article_hash)
                 if not store.has_article(article_hash):
                     continue
-                move = reclean(store, article_hash, run_id=run_id, reason="template-learned")
+                move = reclean(
+                    store,
+                    article_hash,
+                    run_id=run_id,
+                    reason="template-learned",
+                    prepared=wait() if wait else None,
+                )
             if move is not None:
                 moves.append(move)
                 logger.info("template: %s -> %s", move.old[:12], move.new[:12])
