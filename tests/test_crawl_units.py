@@ -362,27 +362,47 @@ def test_meta_refresh_redirects_without_decoding_plain_pages():
 
 
 def test_a_pool_started_early_is_the_one_the_pipeline_takes():
-    from newsmill.crawl import pipelines
+    from newsmill.crawl import workers
 
-    pipelines.start_pool_early(1)
-    early = pipelines._started_pool[1]
-    pool = pipelines._take_pool(1)
+    workers.start_pool_early(1)
+    early = workers._started_pool[1]
+    pool = workers.take_pool(1)
     try:
-        assert pool is early and pipelines._started_pool is None
+        assert pool is early and workers._started_pool is None
         assert pool.submit(sum, [1, 2]).result(timeout=60) == 3
     finally:
         pool.shutdown()
     # another worker count than the one started: a new pool, the early one shut down
-    pipelines.start_pool_early(1)
-    early = pipelines._started_pool[1]
-    pool = pipelines._take_pool(2)
+    workers.start_pool_early(1)
+    early = workers._started_pool[1]
+    pool = workers.take_pool(2)
     try:
         assert pool is not early and pool.submit(max, [4, 9]).result(timeout=60) == 9
     finally:
         pool.shutdown()
-    pipelines.start_pool_early(1)
-    pipelines.discard_early_pool()
-    assert pipelines._started_pool is None
+    workers.start_pool_early(1)
+    workers.discard_early_pool()
+    assert workers._started_pool is None
+
+
+def test_extraction_workers_do_not_load_scrapy():
+    # the crawl starts them before it imports Scrapy; they need only the extraction code
+    code = (
+        "import sys\n"
+        "from newsmill.crawl.workers import make_pool\n"
+        "pool = make_pool(1)\n"
+        "print(pool.submit(eval, \"'scrapy' in __import__('sys').modules\").result(60))\n"
+        "print('scrapy' in sys.modules)\n"
+        "pool.shutdown()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(REPO / "src")},
+    )
+    assert done.stdout.split() == ["False", "False"]
 
 
 def test_template_hints_stay_small_and_recent():

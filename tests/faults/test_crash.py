@@ -165,7 +165,7 @@ def test_kill_between_a_page_and_its_template_backfill(tmp_path, template_pages,
 # Makes the crawl's extraction pool, has both workers run a task, prints their pids, waits.
 POOL_THEN_WAIT = """
 import os, sys, time
-from newsmill.crawl.pipelines import make_pool
+from newsmill.crawl.workers import make_pool
 
 pool = make_pool(2)
 futures = [pool.submit(time.sleep, 0.5) for _ in range(2)]

@@ -12,9 +12,9 @@ from typing import Any
 from scrapy.crawler import AsyncCrawlerProcess
 
 from newsmill.crawl.addon import DEFAULT_CONTACT, Addon
-from newsmill.crawl.pipelines import discard_early_pool, start_pool_early
 from newsmill.crawl.spiders import CrawlOptions, NewsSpider
 from newsmill.crawl.state import CrawlRun
+from newsmill.crawl.workers import discard_early_pool, start_pool_early
 from newsmill.lock import run_lock
 from newsmill.sources import Source
 from newsmill.store import Store, utcnow
