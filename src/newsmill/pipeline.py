@@ -187,7 +187,7 @@ def record(
                 )
         else:
             if defer_backfill:
-                templates.settle_queued_source(store, article.text, run_id=run_id)
+                templates.settle_queued_source(store, article, run_id=run_id)
             # Site templates: remove the lines this site repeats, and learn from this page.
             learned = template_clean(store, doc, analysis)
             article = learned.article

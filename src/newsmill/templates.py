@@ -294,8 +294,9 @@ def clean_article(
         site = store.article_site(current) or site
     if site is None:
         return TemplateClean(article, None, source)
-    # A re-clean (current given) needs no source hash: the store has it already.
-    source_hash = content_hash(source) if current is None else ""
+    # A re-clean (current given) needs no source hash: the store has it already. A new
+    # page's is its article's hash (Article.hash is the content hash of its text).
+    source_hash = article.hash if current is None else ""
     known = current or store.article_for_source(source_hash)
     lines = source.split("\n")
     keys = [key_of(line) for line in lines]
@@ -446,7 +447,8 @@ def apply(
 
 def stored_source(store: Store, article_hash: str) -> tuple[Article, str] | None:
     """A stored article's source (its text before template removal, rebuilt from the
-    store, with its URL, site and rule removals) and its text now; None: no such article."""
+    store, with its URL, site and rule removals) and its text now; None: no such article.
+    The source's ``hash`` is the stored article's, not its own text's."""
     from newsmill.models import Article, RemovedLine
 
     row = store.db.execute(
@@ -627,12 +629,12 @@ def backlog_due(store: Store, *, now: dt.datetime | None = None) -> bool:
     return (now - dt.datetime.fromisoformat(since)).total_seconds() >= BACKLOG_MAX_SECONDS
 
 
-def settle_queued_source(store: Store, source: str, *, run_id: int | None) -> None:
-    """Clean the stored article with source text ``source`` again now if it waits in the
-    backlog, so a page with the same text is compared with what it will become: a
-    duplicate, as it would be had the article been cleaned when its site learned the line.
-    """
-    known = store.article_for_source(content_hash(source))
+def settle_queued_source(store: Store, source: Article, *, run_id: int | None) -> None:
+    """Clean the stored article with the source text of ``source`` (a new page's article)
+    again now if it waits in the backlog, so the page is compared with what that article
+    will become: a duplicate, as it would be had the article been cleaned when its site
+    learned the line."""
+    known = store.article_for_source(source.hash)
     if known is None or not store.is_queued(known):
         return
     store.unqueue(known)
