@@ -586,6 +586,14 @@ class Store:
             pk="url",
         )
 
+    def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        """The rows of one of this module's own SELECTs, as dicts. ``db.query`` wraps every
+        query in a savepoint (two more statements) to reject SQL that is not a query; the
+        crawl asks several of these per page."""
+        cursor = self.db.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
     def _insert(self, table: str, row: dict[str, Any]) -> None:
         """``insert`` of one row in plain SQL: the per-page writes skip sqlite-utils'
         schema lookups (a third of the time of a small insert)."""
@@ -642,7 +650,7 @@ class Store:
 
     def crawl_url(self, url: str) -> dict[str, Any] | None:
         """The fetch history of an article URL that gave no article (see ``crawl_urls``)."""
-        rows = list(self.db.query("select * from crawl_urls where url = ?", [url]))
+        rows = self._rows("select * from crawl_urls where url = ?", [url])
         return rows[0] if rows else None
 
     def set_crawl_url(
@@ -666,7 +674,7 @@ class Store:
 
     def resource(self, url: str) -> dict[str, Any] | None:
         """The stored state of a feed, sitemap, robots.txt or section page."""
-        rows = list(self.db.query("select * from crawl_resources where url = ?", [url]))
+        rows = self._rows("select * from crawl_resources where url = ?", [url])
         if not rows:
             return None
         row = rows[0]
@@ -894,11 +902,9 @@ class Store:
         return {int(line_id): int(n) for line_id, n in rows if n}
 
     def site_lines_of(self, article_hash: str) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "select site, line_id, words, quoted from site_lines where article_hash = ?",
-                [article_hash],
-            )
+        return self._rows(
+            "select site, line_id, words, quoted from site_lines where article_hash = ?",
+            [article_hash],
         )
 
     def articles_holding(self, site: str, line_ids: list[int]) -> list[str]:
@@ -1028,12 +1034,10 @@ class Store:
         )
 
     def removed_lines(self, article_hash: str) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "select position, line, rule, line_id from removed_lines "
-                "where article_hash = ? order by rowid",
-                [article_hash],
-            )
+        return self._rows(
+            "select position, line, rule, line_id from removed_lines "
+            "where article_hash = ? order by rowid",
+            [article_hash],
         )
 
     def article_page(self, article_hash: str, url: str | None) -> tuple[str, bytes] | None:
