@@ -474,6 +474,11 @@ def compare(
     for small_t, small_s, large_t in ((ta, sa, tb), (tb, sb, ta)):
         if len(small_t) > len(large_t) or len(small_s) < MIN_CONTAINED:
             continue
+        # The shingles of the larger text's start are some of its shingles, so no more of
+        # the smaller text's are among them than among all of them: when even those are
+        # too few, the start need not be read (most candidate pairs end here).
+        if inter < containment_threshold * len(small_s):
+            continue
         prefix = shingles(large_t[: len(small_t) + PREFIX_SLACK])
         best = max(best, len(small_s & prefix) / len(small_s))
     if best >= containment_threshold:
