@@ -22,7 +22,9 @@ How it works:
   paragraph longer than :data:`MAX_TEMPLATE_WORDS` words is never template.
 * Pages arrive one by one, so when a line *becomes* template (or the site becomes old
   enough), the site's stored articles holding it are cleaned again (:func:`backfill`), and
-  their hashes move (:meth:`newsmill.store.Store.move_article`).
+  their hashes move (:meth:`newsmill.store.Store.move_article`). A crawl or an ingest puts
+  them in a backlog first (:func:`drain_backlog`), so an article is cleaned again once for
+  the several lines its site learns in a row.
 * Every removal is kept in ``removed_lines`` with its position in the source text, so the
   source text can be rebuilt from the stored text (:func:`source_text`) and an article can
   be explained (:func:`explain`).
@@ -534,7 +536,8 @@ def backfill(
     articles uncleaned. Each article is a savepoint of its own within it.
 
     ``defer`` puts the articles in the template backlog instead, which
-    :func:`drain_backlog` empties (a crawl or an ingest does at its end). A site's first
+    :func:`drain_backlog` empties (a crawl as they have waited a few seconds, an ingest at
+    its end, both whatever is left when they end). A site's first
     pages cross one line after another (a 3-article line, then a 5-article one, ...), and
     cleaning an early article again at each crossing moves it each time: through the
     backlog it is cleaned once, with everything learned by then.
@@ -561,9 +564,9 @@ def backfill(
     return moves
 
 
-# A long crawl or ingest drains the template backlog once its oldest article has waited
-# this long, so early articles are not left uncleaned for hours; a short run drains it at
-# its end.
+# A long ingest drains the template backlog once its oldest article has waited this long,
+# so early articles are not left uncleaned for hours; a short one drains it at its end. (A
+# crawl drains it as it goes: newsmill.crawl.pipelines.BACKLOG_WAIT_SECONDS.)
 BACKLOG_MAX_SECONDS = 300.0
 
 
