@@ -291,11 +291,15 @@ def test_cli_explain_templates_reprocess_and_rules(tmp_path, db_path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_move_article_into_itself_is_a_no_op(store):
-    text = "One line.\nAnother line."
+def _store_text(store, text):
+    """Store ``text`` as a text article of a.example; return the run id and its hash."""
     run = store.start_run("test", {})
     process(store, Document(text.encode(), "x", "https://a.example/x", "text", True), run_id=run)
-    h = content_hash(text)
+    return run, content_hash(text)
+
+
+def test_move_article_into_itself_is_a_no_op(store):
+    run, h = _store_text(store, "One line.\nAnother line.")
     with store.transaction():
         assert store.move_article(h, "One line.\nAnother  line.", run_id=run, reason="t") == (
             h,
@@ -424,10 +428,7 @@ def test_a_page_with_a_queued_articles_source_is_still_a_duplicate(tmp_path):
 
 
 def test_a_moved_article_stays_queued_under_its_new_hash(store):
-    text = "One line.\nAnother line.\nA third line."
-    run = store.start_run("test", {})
-    process(store, Document(text.encode(), "x", "https://a.example/x", "text", True), run_id=run)
-    old = content_hash(text)
+    run, old = _store_text(store, "One line.\nAnother line.\nA third line.")
     with store.transaction():
         store.queue_reclean("a.example", [old, old])  # queued once
         new, merged = store.move_article(old, "One line.\nA third line.", run_id=run, reason="t")
