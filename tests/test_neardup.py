@@ -360,6 +360,14 @@ def test_band_keys_are_stable():
 
 EXPECTED_KEYS = [-58936522687214, 58784319578763, 80546462957640]
 
+vocabulary = [f"w{i}" for i in range(40)]
+
+
+@given(st.lists(st.sampled_from(vocabulary), max_size=30), st.integers(1, 6))
+def test_shingles_are_the_runs_of_tokens(toks, size):
+    runs = {" ".join(toks[i : i + size]) for i in range(len(toks) - size + 1)}
+    assert neardup.shingles(toks, size) == (runs or ({" ".join(toks)} if toks else set()))
+
 
 def test_japanese_is_tokenized_by_character():
     assert neardup.tokens("東京で地震、ＮＨＫが報道") == [*"東京で地震", "nhk", *"が報道"]
@@ -392,9 +400,6 @@ def _compare_by_definition(a, b):
         prefix = neardup.shingles(large_t[: len(small_t) + neardup.PREFIX_SLACK])
         best = max(best, len(small_s & prefix) / len(small_s))
     return neardup.Verdict("containment", best) if best >= neardup.CONTAINMENT_THRESHOLD else None
-
-
-vocabulary = [f"w{i}" for i in range(40)]
 
 
 @st.composite
