@@ -496,3 +496,21 @@ def test_draining_part_of_the_backlog_takes_the_oldest_first(tmp_path):
         assert [m.old for m in moved] == queued[1:2]
         assert store.backlog() == queued[2:]
         assert store.consistency_problems() == []
+
+
+def test_stats_shows_a_left_backlog_and_reprocess_cleans_it(tmp_path, db_path):
+    with Store.open(tmp_path / "now.db") as now:
+        _process_texts(now, 9, defer=False)
+        expected = _texts(now)
+    with Store.open(db_path) as store:  # as a crawl stopped by SIGTERM leaves it
+        _process_texts(store, 9, defer=True)
+        waiting = len(store.backlog())
+    assert waiting
+    r = run_cli("stats", db=db_path)
+    assert r.returncode == 0 and f"backlog:   {waiting} articles" in r.stdout
+    r = run_cli("reprocess", "--json", db=db_path)
+    assert r.returncode == 0, r.stderr
+    with Store.open(db_path) as store:
+        assert store.backlog() == [] and _texts(store) == expected
+        assert store.stats()["template_backlog"] == 0
+    assert "backlog:" not in run_cli("stats", db=db_path).stdout

@@ -241,6 +241,11 @@ def stats(as_json: bool, db_path: Path) -> None:
     click.echo(f"urls:      {data['urls']}")
     click.echo(f"sites:     {data['sites']}")
     click.echo(f"runs:      {data['runs']}")
+    if data["template_backlog"]:
+        click.echo(
+            f"backlog:   {data['template_backlog']} articles to clean again for learned "
+            "template lines (the next crawl or ingest does)"
+        )
     if data["first_seen"]:
         click.echo(f"seen:      {data['first_seen']} .. {data['last_seen']}")
     if data["languages"]:

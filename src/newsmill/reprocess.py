@@ -105,6 +105,9 @@ def reprocess(
             by_site.setdefault(key, []).append(row)
         for key, site_rows in by_site.items():
             moves += _reprocess_site(store, key, site_rows, run_id, counts)
+        # Articles a crawl or an ingest left queued for a learned template line (one
+        # stopped by SIGTERM): cleaned now, as the next crawl would.
+        moves += templates.drain_backlog(store, run_id=run_id)
     return ReprocessResult(run_id, counts, time.monotonic() - started, moves)
 
 

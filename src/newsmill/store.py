@@ -843,6 +843,7 @@ class Store:
             "sites": scalar("select count(distinct site) from articles"),
             "words": scalar("select coalesce(sum(words), 0) from articles"),
             "runs": scalar("select count(*) from runs"),
+            "template_backlog": scalar("select count(*) from template_backlog"),
             "first_seen": scalar("select min(first_seen) from articles"),
             "last_seen": scalar("select max(last_seen) from articles"),
             "languages": dict(
