@@ -84,6 +84,24 @@ def iter_input_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
             yield path
 
 
+def store_files(store: Store) -> set[tuple[int, int]]:
+    """(device, inode) of the store's database file and of the files SQLite and the run
+    lock keep beside it. An ingest must never open one of them: closing any descriptor of
+    the database file drops this process's SQLite locks on it (POSIX locks belong to the
+    process, not to the descriptor), and another process could then delete the WAL under
+    this one's open connection."""
+    if store.path is None:
+        return set()
+    found = set()
+    for name in ("", "-wal", "-shm", "-journal", ".lock"):
+        try:
+            info = Path(f"{store.path}{name}").stat()
+        except OSError:
+            continue
+        found.add((info.st_dev, info.st_ino))
+    return found
+
+
 def read_input(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """Read a file, decompressing ``.gz``; raise ``ValueError`` with a reason slug when it
     cannot be used."""
@@ -175,10 +193,23 @@ def ingest_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
     defer_backfill: bool = False,
 ) -> Outcome:
-    """Read one file and run it through the pipeline; unreadable files become skips.
+    """Read one file and run it through the pipeline; unreadable files, and the store's
+    own files (:func:`store_files`), become skips.
 
     ``defer_backfill``: see :func:`newsmill.pipeline.record` (:func:`ingest` defers, and
     drains the template backlog at the end of its run)."""
+    try:
+        info = path.stat()
+    except OSError:
+        info = None
+    if info is not None and (info.st_dev, info.st_ino) in store_files(store):
+        return record_skip(
+            store,
+            run_id=run_id,
+            input=str(path),
+            reason="store-file",
+            detail="the database this ingest writes to (or one of its files)",
+        )
     try:
         body = read_input(path, max_bytes=max_bytes)
     except ValueError as exc:

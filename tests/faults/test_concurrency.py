@@ -192,3 +192,25 @@ def test_reading_the_filter_ahead_keeps_sqlites_locks(tmp_path):
     with sqlite3.connect(db) as conn:
         stored = {t for (t,) in conn.execute("select text from articles")}
     assert text in stored and len(stored) == 2
+
+
+def test_ingesting_the_database_itself_is_a_skip_that_keeps_sqlites_locks(tmp_path):
+    """``newsmill ingest`` given the database (or a link to it, or its WAL) must not open
+    it: reading and closing it would drop the process's SQLite locks, as above."""
+    from newsmill.ingest import ingest_file
+    from newsmill.store import Store
+
+    db = tmp_path / "news.db"
+    store = Store.open(db)
+    run = store.start_run("test", {})
+    (tmp_path / "link.db").hardlink_to(db)
+    for path in (db, tmp_path / "news.db-wal", tmp_path / "link.db"):
+        outcome = ingest_file(store, path, run_id=run)
+        assert (outcome.outcome, outcome.reason) == ("skipped", "store-file"), path
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    other = subprocess.run(
+        [sys.executable, "-c", WRITE_AND_CLOSE, str(db)], env=env, capture_output=True, text=True
+    )
+    assert other.returncode == 0, other.stderr
+    assert (tmp_path / "news.db-wal").exists()  # this connection still counts
+    store.close()
