@@ -1241,7 +1241,8 @@ class NearDupIndex:
         kept: dict[tuple[str, str], float] = {}
         for article, matched, other in rows:
             stored = self._stored_sketch(matched if article == old_hash else article, other)
-            verdict = self._verify(sketch, stored or tokens(other))
+            assert stored is not None  # its text is given
+            verdict = self._verify(sketch, stored)
             if verdict is None:
                 return None
             kept[(article, matched)] = verdict.similarity
