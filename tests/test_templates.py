@@ -416,12 +416,12 @@ def test_a_page_with_a_queued_articles_source_is_still_a_duplicate(tmp_path):
     with Store.open(tmp_path / "news.db") as store:
         run, outcomes = _process_site(store, paths, defer=True)
         first = outcomes[0].article_hash
-        assert store.is_queued(first)  # stored before its site's lines were learned
+        assert first in store.backlog()  # stored before its site's lines were learned
         doc = Document(paths[0].read_bytes(), "again", f"https://{HOST}/amp/story-0", "html", True)
         again = process(store, doc, run_id=run, defer_backfill=True)
         # the queued article was cleaned first, and the page is that article
         assert again.outcome == "duplicate"
-        assert not store.has_article(first) and not store.is_queued(first)
+        assert not store.has_article(first) and first not in store.backlog()
         assert again.article_hash == store.article_for_url(f"https://www.{HOST}/news/story-0")
         assert MIRROR not in store.find_article(again.article_hash)["text"]
         assert store.consistency_problems() == []

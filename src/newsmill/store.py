@@ -978,13 +978,14 @@ class Store:
         )
         return [row[0] for row in rows]
 
-    def is_queued(self, article_hash: str) -> bool:
-        return (
-            self.db.execute(
-                "select 1 from template_backlog where article_hash = ?", [article_hash]
-            ).fetchone()
-            is not None
-        )
+    def queued_for_source(self, source_hash: str) -> str | None:
+        """The article with source text hash ``source_hash``, if it is in the backlog."""
+        row = self.db.execute(
+            "select b.article_hash from article_sources s join template_backlog b "
+            "on b.article_hash = s.article_hash where s.source_hash = ?",
+            [source_hash],
+        ).fetchone()
+        return row[0] if row else None
 
     def backlog_since(self) -> str | None:
         """When the oldest article in the template backlog was queued (None: it is empty)."""

@@ -637,8 +637,8 @@ def settle_queued_source(store: Store, source: Article, *, run_id: int | None) -
     again now if it waits in the backlog, so the page is compared with what that article
     will become: a duplicate, as it would be had the article been cleaned when its site
     learned the line."""
-    known = store.article_for_source(source.hash)
-    if known is None or not store.is_queued(known):
+    known = store.queued_for_source(source.hash)
+    if known is None:
         return
     store.unqueue(known)
     reclean(store, known, run_id=run_id, reason="template-learned")
