@@ -507,7 +507,8 @@ def reclean(
 ) -> Move | None:
     """Clean a stored article again with the site's current template knowledge (no
     re-extraction: its source text is rebuilt from the store). ``prepared``: line keys
-    and a sketch computed ahead (only used where they fit)."""
+    and a sketch computed ahead (only used where they fit). None when the text stays, or
+    when there is no such article (merged away by an earlier move of a batch)."""
     found = stored_source(store, article_hash)
     if found is None:
         return None
@@ -555,8 +556,6 @@ def backfill(
     moves: list[Move] = []
     for article_hash in hashes:
         with store.transaction():
-            if not store.has_article(article_hash):
-                continue  # merged away by an earlier move of this backfill
             move = reclean(store, article_hash, run_id=run_id, reason="template-learned")
         if move is not None:
             moves.append(move)
@@ -608,8 +607,6 @@ def drain_backlog(
             wait = ahead.pop(article_hash, None)
             with write():
                 store.unqueue(article_hash)
-                if not store.has_article(article_hash):
-                    continue
                 move = reclean(
                     store,
                     article_hash,
@@ -652,8 +649,6 @@ def settle_site(store: Store, site: str, *, run_id: int | None, reason: str) -> 
         changed = False
         for article_hash in store.site_hashes(site):
             with store.transaction():
-                if not store.has_article(article_hash):
-                    continue
                 move = reclean(store, article_hash, run_id=run_id, reason=reason)
             if move is not None:
                 moves.append(move)
