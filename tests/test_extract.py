@@ -322,6 +322,20 @@ def test_is_binary_accepts_text_in_any_encoding():
     assert is_binary(b"%PDF-1.7\n" + b"x" * 100)
 
 
+@pytest.mark.parametrize("control", [1, 8, 14, 26, 31])
+def test_is_binary_counts_control_bytes_against_a_5_percent_share(control):
+    text = b"<p>" + b"a" * 997
+    five, six = bytearray(text), bytearray(text)
+    for i in range(3, 53):  # 50 in 1,000 bytes: 5%, still text
+        five[i] = control
+    for i in range(3, 54):  # 51: binary
+        six[i] = control
+    assert not is_binary(bytes(five))
+    assert is_binary(bytes(six))
+    # tab, newlines, form feed and escape are text
+    assert not is_binary(b"<p>" + b"\t\n\r\x0b\x0c\x1b" * 100)
+
+
 def test_article_from_text_cleans_plain_text():
     text = "Home > World\n\n" + "\n\n".join(["A real paragraph of the story, told in full."] * 3)
     text += "\n\nSHARE THIS ARTICLE"

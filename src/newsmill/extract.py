@@ -63,6 +63,8 @@ _BINARY_MAGIC = (
     b"\x7fELF", b"MZ", b"RIFF", b"OggS", b"ID3", b"\x00\x00\x01\x00", b"7z\xbc\xaf",
 )  # fmt: skip
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+# Bytes below 32 that text never holds: tab, newlines, form feed and escape are allowed.
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or (b > 13 and b != 27))
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\ufffd]")
 
 _HEAD_END = re.compile(r"</head\s*>|<body[\s>]", re.IGNORECASE)
@@ -138,7 +140,7 @@ def is_binary(data: bytes) -> bool:
     sample = data[:SNIFF_BYTES]
     if sample.startswith(_BINARY_MAGIC) or b"\x00" in sample:
         return True
-    controls = sum(1 for byte in sample if byte < 9 or (13 < byte < 32 and byte != 27))
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     return controls > 0.05 * max(len(sample), 1)
 
 
