@@ -421,3 +421,41 @@ def test_template_hints_stay_small_and_recent():
     hints.learn("ledger.example", [1, 2])  # past the cap: starts over from these
     assert list(array("q", hints.packed("ledger.example"))) == [1, 2]
     assert list(array("q", hints.packed("other.example"))) == [9]
+
+
+def test_a_page_that_kills_its_worker_fails_alone():
+    """A worker that dies (out of memory, a crash in lxml) fails every task in flight with
+    it. The pipeline restarts the pool once and tries each of them again, one at a time:
+    the pages that were only in flight beside the killer get extracted, the killer fails."""
+    import asyncio
+    import os
+    from concurrent.futures.process import BrokenProcessPool
+
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    from newsmill.crawl import NewsmillPipeline
+    from newsmill.crawl.workers import make_pool
+
+    pipeline = NewsmillPipeline.from_crawler(get_crawler(Spider, {"NEWSMILL_WORKERS": 2}))
+    first_pool = pipeline._pool = make_pool(2)
+
+    async def scenario() -> list[object]:
+        pipeline._slots = asyncio.Semaphore(8)
+        slow = "__import__('time').sleep(0.5) or {}"
+        innocent = [
+            asyncio.ensure_future(pipeline._in_pool(eval, slow.format(i))) for i in range(3)
+        ]
+        await asyncio.sleep(0.2)  # the three are running (two) or queued (one)
+        killer = pipeline._in_pool(os._exit, 3)
+        return await asyncio.gather(*innocent, killer, return_exceptions=True)
+
+    try:
+        *fine, killed = asyncio.run(scenario())
+        assert fine == [0, 1, 2]
+        assert isinstance(killed, BrokenProcessPool)
+        # a working pool is left for the pages that follow
+        assert pipeline._pool is not first_pool
+        assert pipeline._pool.submit(sum, [2, 3]).result(timeout=60) == 5
+    finally:
+        pipeline._pool.shutdown()

@@ -96,6 +96,7 @@ class NewsmillPipeline:
         self._owns_run = False
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._retry_lock = asyncio.Lock()
         self._group: CommitGroup | None = None
         self._hints = TemplateHints()
         self._flush_timer: asyncio.TimerHandle | None = None
@@ -284,15 +285,38 @@ class NewsmillPipeline:
     async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
         assert self._pool is not None and self._slots is not None
         async with self._slots:
+            pool = self._pool
             try:
-                return await asyncio.wrap_future(self._pool.submit(fn, *args))
+                return await asyncio.wrap_future(pool.submit(fn, *args))
             except BrokenProcessPool:
-                # A worker died (out of memory, a crash in a C library). Replace the pool
-                # so the crawl goes on; the caller records this page as failed.
-                logger.error("extraction worker died on %s; restarting the pool", args[0])
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = make_pool(self.workers)
+                self._replace_broken_pool(pool)
+        # When one task kills its worker, every task in flight fails with it, and which one
+        # did is not known. So each is tried once more, one at a time: a page that crashes
+        # the worker again fails alone, and the pages that were only in flight with it get
+        # through (only a second crash while in flight fails a page).
+        async with self._retry_lock, self._slots:
+            pool = self._pool
+            try:
+                return await asyncio.wrap_future(pool.submit(fn, *args))
+            except BrokenProcessPool:
+                self._replace_broken_pool(pool)
+                logger.error("extraction worker died again on %s", _describe(args))
                 raise
+
+    def _replace_broken_pool(self, pool: concurrent.futures.ProcessPoolExecutor) -> None:
+        """A worker died (out of memory, a crash in a C library): replace the pool, once
+        (every task that was in flight on it reports the same break)."""
+        if self._pool is not pool:
+            return
+        logger.error("an extraction worker died; restarting the pool")
+        pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = make_pool(self.workers)
+
+
+def _describe(args: tuple[Any, ...]) -> str:
+    """What a pool task was about, for a log line (never a whole page)."""
+    first = args[0] if args else None
+    return str(getattr(first, "input", None) or getattr(first, "url", None) or type(first).__name__)
 
 
 class TemplateHints:
