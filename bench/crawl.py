@@ -1,6 +1,6 @@
 """Crawl throughput: newsmill crawl vs the trafilatura command line vs newsmill ingest.
 
-    python bench/crawl.py ../shared/bench/extraction [--pages 2000] [--out bench/out/crawl]
+    python bench/crawl.py ../shared/bench/extraction [--pages 2000] [--repeat 3] [--out DIR]
 
 Builds a news site of ``--pages`` article pages from a dataset in the format of
 ``shared/bench/extraction/`` (``pages/<id>.html.gz``, ``truth.jsonl``), each source page
@@ -14,6 +14,12 @@ side by side, with politeness delays off for every tool (trafilatura's per-host
 3. ``newsmill crawl --workers 0`` (extraction in the crawling process) on a new database;
 4. ``trafilatura -i urls.txt -o DIR`` on the same article URLs;
 5. ``newsmill ingest`` on the same pages, written to disk.
+
+With ``--repeat N`` it runs all of them N times over, one round after the other, and the
+table shows each run's median: this machine's speed drifts by several percent within
+minutes, and a tool measured once, minutes away from the other, can win or lose by that.
+Each ratio is given round by round (the two tools of one round ran minutes apart) and as
+the median of those.
 
 Prints a markdown table; writes ``results.json`` next to the databases.
 """
@@ -30,6 +36,7 @@ import random
 import re
 import shutil
 import sqlite3
+import statistics
 import string
 import subprocess
 import sys
@@ -149,6 +156,12 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "crawl")
     parser.add_argument("--skip", nargs="*", default=[], help="skip: workers0 trafilatura")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of every run, one after the other; the table shows each run's median",
+    )
     args = parser.parse_args()
 
     out = args.out
@@ -158,14 +171,27 @@ def main() -> None:
     for path, body in pages.items():
         (out / "pages" / (path.strip("/").replace("/", "_") + ".html")).write_bytes(body)
     site = Site(pages)
-    n = len(pages)
+    cpus = len(os.sched_getaffinity(0))
+    print(f"site: {len(pages)} article pages from {args.dataset} at {site.base}; {cpus} CPUs")
+    rounds = []
+    for k in range(args.repeat):
+        where = out if args.repeat == 1 else out / f"round-{k + 1}"
+        where.mkdir(parents=True, exist_ok=True)
+        rounds.append(one_round(site, pages, out / "pages", where, args.skip))
+    site.close()
+    report(rounds, len(pages), cpus, out)
+
+
+def one_round(
+    site: Site, pages: dict[str, bytes], page_dir: Path, out: Path, skip: list[str]
+) -> list[dict[str, object]]:
+    """Every run once, in order, on new databases in ``out``."""
     py = sys.executable
     crawl = [py, "-m", "newsmill", "crawl", site.base + "/", "--delay", "0", "--json", "-q"]
     rows: list[dict[str, object]] = []
-    cpus = len(os.sched_getaffinity(0))
-    print(f"site: {n} article pages from {args.dataset} at {site.base}; {cpus} CPUs", flush=True)
 
-    def crawl_row(label: str, db: Path, extra: list[str], mark: int) -> dict[str, object]:
+    def crawl_row(label: str, db: Path, extra: list[str]) -> dict[str, object]:
+        mark = len(site.article_hits)
         seconds, proc = timed([*crawl, "--db", str(db), *extra])
         summary = json.loads(proc.stdout)
         row = {
@@ -178,19 +204,12 @@ def main() -> None:
         print(json.dumps(row), flush=True)
         return row
 
-    mark = len(site.article_hits)
-    first = crawl_row("newsmill crawl", out / "crawl.db", [], mark)
-    rows.append(first)
-    mark = len(site.article_hits)
-    second = crawl_row("newsmill crawl, run 2 (unchanged site)", out / "crawl.db", [], mark)
-    rows.append(second)
-    if "workers0" not in args.skip:
-        mark = len(site.article_hits)
-        rows.append(
-            crawl_row("newsmill crawl --workers 0", out / "crawl0.db", ["--workers", "0"], mark)
-        )
+    rows.append(crawl_row("newsmill crawl", out / "crawl.db", []))
+    rows.append(crawl_row(RUN_2, out / "crawl.db", []))
+    if "workers0" not in skip:
+        rows.append(crawl_row("newsmill crawl --workers 0", out / "crawl0.db", ["--workers", "0"]))
 
-    if "trafilatura" not in args.skip:
+    if "trafilatura" not in skip:
         cfg = out / "trafilatura.cfg"
         settings = Path(__import__("trafilatura").__file__).parent / "settings.cfg"
         text = settings.read_text()
@@ -205,6 +224,7 @@ def main() -> None:
         for label, extra in (("", []), (" --with-metadata", ["--with-metadata"])):
             mark = len(site.article_hits)
             target = out / f"trafilatura{extra[0] if extra else ''}"
+            shutil.rmtree(target, ignore_errors=True)
             seconds, _ = timed(
                 [
                     str(traf_bin),
@@ -228,52 +248,70 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             rows.append(row)
 
+    ingest_db = out / "ingest.db"
     seconds, proc = timed(
-        [
-            py,
-            "-m",
-            "newsmill",
-            "ingest",
-            str(out / "pages"),
-            "--db",
-            str(out / "ingest.db"),
-            "--json",
-            "-q",
-        ]
+        [py, "-m", "newsmill", "ingest", str(page_dir), "--db", str(ingest_db), "--json", "-q"]
     )
     row = {
         "tool": "newsmill ingest (same pages from disk)",
         "seconds": seconds,
         "article_pages_fetched": 0,
         "new_articles": json.loads(proc.stdout)["new"],
-        "stored": count(out / "ingest.db", "select count(*) from articles"),
+        "stored": count(ingest_db, "select count(*) from articles"),
     }
     print(json.dumps(row), flush=True)
     rows.append(row)
-    site.close()
+    return rows
 
-    for row in rows:
-        pages_done = n if row is not second else row["article_pages_fetched"]
-        row["pages_per_s"] = round(float(pages_done) / float(row["seconds"]), 1)  # type: ignore[arg-type]
-    (out / "results.json").write_text(json.dumps(rows, indent=2))
+
+RUN_2 = "newsmill crawl, run 2 (unchanged site)"
+
+
+def report(rounds: list[list[dict[str, object]]], n: int, cpus: int, out: Path) -> None:
+    """The table (each run's median over the rounds) and the ratios, round by round."""
+    rows = []
+    for runs in zip(*rounds, strict=True):
+        row = dict(runs[len(runs) // 2])  # counts as in a middle round
+        row["seconds"] = statistics.median(float(r["seconds"]) for r in runs)  # type: ignore[arg-type]
+        row["rounds"] = [round(float(r["seconds"]), 1) for r in runs]  # type: ignore[arg-type]
+        done = n if row["tool"] != RUN_2 else row["article_pages_fetched"]
+        row["pages_per_s"] = round(float(done) / float(row["seconds"]), 1)  # type: ignore[arg-type]
+        rows.append(row)
+    (out / "results.json").write_text(json.dumps({"median": rows, "rounds": rounds}, indent=2))
     print()
-    print(f"{n} article pages, {cpus} CPUs, Python {sys.version.split()[0]}")
+    print(
+        f"{n} article pages, {cpus} CPUs, Python {sys.version.split()[0]}, {len(rounds)} round(s)"
+    )
     print()
     print("| run | seconds | pages/s | article pages fetched | new articles (files) |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for row in rows:
+        run_2 = row["tool"] == RUN_2
         print(
             f"| {row['tool']} | {float(row['seconds']):.1f} | "  # type: ignore[arg-type]
-            f"{row['pages_per_s'] if row is not second else '-'} | "
+            f"{row['pages_per_s'] if not run_2 else '-'} | "
             f"{row['article_pages_fetched'] if 'ingest' not in str(row['tool']) else '-'} | "
             f"{row['new_articles']} |"
         )
-    ingest = rows[-1]
     print()
-    print(f"run 2 / run 1 time: {second['seconds'] / first['seconds']:.1%}")  # type: ignore[operator]
-    for traf in (r for r in rows if "trafilatura" in str(r["tool"])):
-        print(f"crawl / {traf['tool']}: {first['pages_per_s'] / traf['pages_per_s']:.2f}x")  # type: ignore[operator]
-    print(f"crawl / ingest: {first['pages_per_s'] / ingest['pages_per_s']:.2f}x")  # type: ignore[operator]
+
+    def ratios(label: str, other: str, percent: bool = False) -> None:
+        per_round = []
+        for runs in rounds:
+            by_tool = {str(r["tool"]): float(r["seconds"]) for r in runs}  # type: ignore[arg-type]
+            if other not in by_tool:
+                return
+            crawl, them = by_tool["newsmill crawl"], by_tool[other]
+            per_round.append(them / crawl)
+        form = "{:.1%}" if percent else "{:.2f}x"
+        shown = ", ".join(form.format(r) for r in per_round)
+        median = form.format(statistics.median(per_round))
+        print(f"{label}: median {median} (rounds: {shown})")
+
+    ratios("run 2 / run 1 time", RUN_2, percent=True)
+    for row in rows:
+        if "trafilatura" in str(row["tool"]) or "ingest" in str(row["tool"]):
+            ratios(f"crawl pages/s / {row['tool']}", str(row["tool"]))
 
 
 if __name__ == "__main__":
