@@ -63,9 +63,12 @@ _BINARY_MAGIC = (
     b"\x7fELF", b"MZ", b"RIFF", b"OggS", b"ID3", b"\x00\x00\x01\x00", b"7z\xbc\xaf",
 )  # fmt: skip
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-# Bytes below 32 that text never holds: tab, newlines, form feed and escape are allowed.
-_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or (b > 13 and b != 27))
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\ufffd]")
+# Control codes text never holds (tab, newlines, vertical tab, form feed and escape are
+# allowed): counted in raw bytes by is_binary, and in decoded text, with U+FFFD, by
+# parse_article.
+_CONTROL_CODES = "".join(chr(c) for c in range(32) if c < 9 or (c > 13 and c != 27))
+_CONTROL_BYTES = _CONTROL_CODES.encode("ascii")
+_CONTROL = re.compile(f"[{re.escape(_CONTROL_CODES)}\ufffd]")
 
 _HEAD_END = re.compile(r"</head\s*>|<body[\s>]", re.IGNORECASE)
 _LD_JSON = re.compile(
