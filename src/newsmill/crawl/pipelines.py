@@ -285,23 +285,30 @@ class NewsmillPipeline:
     async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
         assert self._pool is not None and self._slots is not None
         async with self._slots:
-            pool = self._pool
             try:
-                return await asyncio.wrap_future(pool.submit(fn, *args))
+                return await self._submit(fn, args)
             except BrokenProcessPool:
-                self._replace_broken_pool(pool)
+                pass
         # When one task kills its worker, every task in flight fails with it, and which one
         # did is not known. So each is tried once more, one at a time: a page that crashes
         # the worker again fails alone, and the pages that were only in flight with it get
         # through (only a second crash while in flight fails a page).
         async with self._retry_lock, self._slots:
-            pool = self._pool
             try:
-                return await asyncio.wrap_future(pool.submit(fn, *args))
+                return await self._submit(fn, args)
             except BrokenProcessPool:
-                self._replace_broken_pool(pool)
                 logger.error("extraction worker died again on %s", _describe(args))
                 raise
+
+    async def _submit(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """Run ``fn(*args)`` in the pool; replace the pool if a worker died meanwhile."""
+        pool = self._pool
+        assert pool is not None
+        try:
+            return await asyncio.wrap_future(pool.submit(fn, *args))
+        except BrokenProcessPool:
+            self._replace_broken_pool(pool)
+            raise
 
     def _replace_broken_pool(self, pool: concurrent.futures.ProcessPoolExecutor) -> None:
         """A worker died (out of memory, a crash in a C library): replace the pool, once
