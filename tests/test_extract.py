@@ -347,3 +347,48 @@ def test_article_from_text_cleans_plain_text():
         article_from_text("  \n ")
     with pytest.raises(NoArticle, match="only-boilerplate"):
         article_from_text("SHARE THIS ARTICLE\nAdvertisement")
+
+
+# ----------------------------------------------------------------------------- plain elements
+
+FORM_PAGE = b"""<!doctype html><html lang="en"><head><title>Dock strike ends after talks</title>
+<meta property="og:site_name" content="Harbour Times"></head><body>
+<nav><a href="/">Home</a> <a href="/port">Port</a></nav>
+<article><h1>Dock strike ends after talks</h1>
+<p>Dock workers returned to the quays on Tuesday after nine days of talks ended with a
+new agreement on shift lengths and overtime pay for the night crews.</p>
+<form action="/newsletter" class="signup"><label for="e">Get the morning briefing</label>
+<input id="e" name="email" type="email"><select name="freq"><option>Daily</option></select>
+<textarea name="note">Anything else?</textarea><button>Sign up</button></form>
+<p>The port authority said the first container ships would be unloaded by the weekend,
+and that the backlog of about forty vessels should clear within a fortnight.</p>
+<p>Union leaders called the deal a fair outcome and thanked members for their patience
+during what they described as the longest stoppage at the harbour in two decades.</p>
+</article><footer><p>Harbour Times 2024</p></footer></body></html>"""
+
+
+@pytest.fixture
+def lookup_restored():
+    """Put trafilatura's parser back to lxml.html's own class lookup afterwards."""
+    from lxml import html as lxml_html
+
+    parser = trafilatura.utils.HTML_PARSER
+    yield parser
+    parser.set_element_class_lookup(lxml_html.HtmlElementClassLookup())
+
+
+@pytest.mark.parametrize("name", [*sorted(p.name for p in PAGES.glob("*.html")), "form"])
+def test_plain_html_elements_extract_the_same_article(name, lookup_restored):
+    from lxml import html as lxml_html
+
+    from newsmill.extract import use_plain_html_elements
+
+    body = FORM_PAGE if name == "form" else page(name)
+    lookup_restored.set_element_class_lookup(lxml_html.HtmlElementClassLookup())
+    before = parse_article(body, URL)
+    assert type(trafilatura.utils.load_html(FORM_PAGE).find(".//form")) is lxml_html.FormElement
+
+    assert use_plain_html_elements()
+    form = trafilatura.utils.load_html(FORM_PAGE).find(".//form")
+    assert type(form) is lxml_html.HtmlElement
+    assert parse_article(body, URL) == before

@@ -20,6 +20,7 @@ import click
 from newsmill.errors import NewsmillError, QueryError, StoreLocked
 from newsmill.explain import describe_link
 from newsmill.explain import explain as explain_key
+from newsmill.extract import use_plain_html_elements
 from newsmill.ingest import ingest as ingest_paths
 from newsmill.ingest import iter_input_files
 from newsmill.pipeline import NEAR_DUPLICATE_REASONS
@@ -91,6 +92,7 @@ def _say(message: str) -> None:
 @click.version_option(package_name="newsmill")
 def cli() -> None:
     """Crawl news, extract and clean articles, keep one deduplicated copy in SQLite."""
+    use_plain_html_elements()  # this process is ours (see the function)
 
 
 @cli.command()

@@ -25,7 +25,9 @@ def _init_worker(crawler_pid: int | None = None) -> None:
     if crawler_pid is not None:
         exit_when_gone(crawler_pid)  # a killed crawl leaves no orphan workers
     import newsmill.pipeline  # noqa: F401  (imports trafilatura once, before the first page)
+    from newsmill.extract import use_plain_html_elements
 
+    use_plain_html_elements()  # this process is ours
     tune_gc()
 
 
