@@ -732,6 +732,9 @@ def crawl(
     start_pool_early(workers)
     from newsmill.crawl.addon import DEFAULT_CONTACT
     from newsmill.crawl.runner import CrawlConfig, run_crawl
+    from newsmill.crawl.workers import tune_gc
+
+    tune_gc()  # the crawling process too: Scrapy and newsmill are loaded, and stay
 
     config = CrawlConfig(
         db_path=db_path,
