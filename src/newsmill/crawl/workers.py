@@ -36,7 +36,7 @@ def _init_worker(crawler_pid: int | None = None) -> None:
 # and the default collected them dozens of times a page, walking everything still alive.
 # Measured with bench/crawl.py's site: about 1% less CPU in the workers. The crawling
 # process of ``newsmill crawl`` does the same before it starts crawling: timed with
-# gc.callbacks over that crawl, its collections took 0.11-0.13 s instead of 0.53-0.62 s.
+# gc.callbacks over that crawl, its collections took 0.11-0.14 s instead of 0.53-0.62 s.
 GC_YOUNG_THRESHOLD = 20_000
 
 
