@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import trafilatura
+from lxml import html as lxml_html
 
 from newsmill.errors import NoArticle
 from newsmill.extract import (
@@ -17,6 +18,7 @@ from newsmill.extract import (
     is_binary,
     page_metadata,
     parse_article,
+    use_plain_html_elements,
 )
 from newsmill.fingerprint import content_hash
 
@@ -370,8 +372,6 @@ during what they described as the longest stoppage at the harbour in two decades
 @pytest.fixture
 def lookup_restored():
     """Put trafilatura's parser back to lxml.html's own class lookup afterwards."""
-    from lxml import html as lxml_html
-
     parser = trafilatura.utils.HTML_PARSER
     yield parser
     parser.set_element_class_lookup(lxml_html.HtmlElementClassLookup())
@@ -379,10 +379,6 @@ def lookup_restored():
 
 @pytest.mark.parametrize("name", [*sorted(p.name for p in PAGES.glob("*.html")), "form"])
 def test_plain_html_elements_extract_the_same_article(name, lookup_restored):
-    from lxml import html as lxml_html
-
-    from newsmill.extract import use_plain_html_elements
-
     body = FORM_PAGE if name == "form" else page(name)
     lookup_restored.set_element_class_lookup(lxml_html.HtmlElementClassLookup())
     before = parse_article(body, URL)
