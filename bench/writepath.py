@@ -35,7 +35,8 @@ from unittest import mock
 
 from crawl import build_pages
 from newsmill import templates
-from newsmill.crawl.pipelines import BACKLOG_WAIT_SECONDS, DRAIN_PER_PAGE, TemplateHints
+from newsmill.crawl.pipelines import BACKLOG_WAIT_SECONDS, DRAIN_PER_PAGE
+from newsmill.templates import TemplateHints
 from newsmill.crawl.state import CrawlRun
 from newsmill.pipeline import Analysis, Document, analyze, record
 from newsmill.store import Store

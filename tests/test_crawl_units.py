@@ -408,7 +408,7 @@ def test_extraction_workers_do_not_load_scrapy():
 def test_template_hints_stay_small_and_recent():
     from array import array
 
-    from newsmill.crawl.pipelines import TemplateHints
+    from newsmill.templates import TemplateHints
 
     hints = TemplateHints()
     hints.MAX_LINES_PER_SITE = 4

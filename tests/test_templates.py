@@ -331,7 +331,7 @@ def test_without_lines_removes_what_the_hint_lists_as_clean_article_would():
 
 
 def test_crawl_hints_name_the_lines_the_store_removed(tmp_path):
-    from newsmill.crawl.pipelines import TemplateHints
+    from newsmill.templates import TemplateHints
     from newsmill.pipeline import analyze, record
 
     hints = TemplateHints()

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,8 +22,6 @@ from newsmill.errors import NewsmillError, QueryError, StoreLocked
 from newsmill.explain import describe_link
 from newsmill.explain import explain as explain_key
 from newsmill.extract import use_plain_html_elements
-from newsmill.ingest import ingest as ingest_paths
-from newsmill.ingest import iter_input_files
 from newsmill.pipeline import NEAR_DUPLICATE_REASONS
 from newsmill.store import DEFAULT_DB_PATH, Store
 
@@ -95,38 +94,137 @@ def cli() -> None:
     use_plain_html_elements()  # this process is ours (see the function)
 
 
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+}
+_TIME_UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+class _Quantity(click.ParamType):
+    """A number with an optional unit suffix (``10MB``, ``30m``)."""
+
+    def __init__(self, name: str, units: dict[str, int]) -> None:
+        self.name = name
+        self.units = units
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip().lower()
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyz ")
+        unit = text[len(number) :].strip()
+        try:
+            result = float(number) * self.units[unit]
+        except (ValueError, KeyError):
+            self.fail(f"{value!r} is not a {self.name} (e.g. 10 {', '.join(self.units)[4:20]})")
+        if result < 0:
+            self.fail(f"{value!r} is negative")
+        return result
+
+
+SIZE = _Quantity("size", _SIZE_UNITS)
+DURATION = _Quantity("duration", _TIME_UNITS)
+
+
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True, path_type=str)
+)
 @click.option("--url", help="URL to record for the input (a single file only).")
+@click.option(
+    "--workers",
+    type=click.IntRange(0),
+    help="Extraction processes (default: one per CPU; 0: extract in this process).",
+)
+@click.option(
+    "--max-size",
+    default="50MB",
+    show_default=True,
+    type=SIZE,
+    metavar="SIZE",
+    help="Largest file or archive record accepted, after decompression.",
+)
+@click.option(
+    "--archive-base",
+    metavar="DIR|URL",
+    help="Where a warc.paths listing's files are: a mirror directory, or a base URL "
+    "(default: Common Crawl's, https://data.commoncrawl.org/).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 @common_options
-def ingest(paths: tuple[Path, ...], url: str | None, as_json: bool, db_path: Path) -> None:
-    """Ingest HTML and plain-text files (directories are walked recursively).
+def ingest(
+    paths: tuple[str, ...],
+    url: str | None,
+    workers: int | None,
+    max_size: float,
+    archive_base: str | None,
+    as_json: bool,
+    db_path: Path,
+) -> None:
+    """Ingest HTML and text files, and web archives (directories are walked recursively).
 
-    A file's URL is its canonical or og:url link, else its file:// URI.
+    Web archives: WARC and ARC files (.warc, .warc.gz, .arc, .arc.gz), "-" for a WARC on
+    standard input, or a Common Crawl warc.paths listing (e.g. CC-NEWS's) with
+    --archive-base. Only HTML responses with status 200 are read; an archive that was
+    read to its end before is skipped, one that was cut short resumes.
 
-    Example:
+    A file's URL is its canonical or og:url link, else its file:// URI; an archive
+    record's is its WARC-Target-URI.
+
+    Examples:
 
         newsmill ingest data/sample
+
+        newsmill ingest crawl-2024-05.warc.gz
+
+        newsmill ingest warc.paths.gz --archive-base /mnt/cc-news/
     """
-    files = list(iter_input_files(paths))
-    if url and len(files) > 1:
-        raise click.UsageError("--url names one input, but the paths hold several files")
+    from newsmill.archive import is_archive_name, is_listing_name
+    from newsmill.crawl.workers import default_workers, tune_gc
+    from newsmill.ingest import ingest as ingest_paths
+    from newsmill.ingest import iter_input_files
+
+    files = [p for p in paths if p != "-" and not Path(p).is_dir()]
+    if url and (len(paths) > 1 or not files or Path(files[0]).is_dir()):
+        raise click.UsageError("--url names one input file")
+    if url and (is_archive_name(files[0]) or is_listing_name(files[0])):
+        raise click.UsageError("--url names one HTML or text file, not an archive")
+    if paths.count("-") > 1:
+        raise click.UsageError("standard input can be read once")
+    if workers is None:
+        workers = default_workers()
+    tune_gc()
+    total = sum(_size(p) for p in iter_input_files([p for p in paths if p != "-"]))
     with Store.open(db_path) as store:
         show_progress = sys.stderr.isatty() and not click.get_current_context().meta["quiet"]
-        with _progress(len(files), show_progress) as advance:
+        progress = _IngestProgress(total if "-" not in paths else None, show_progress)
+        with progress:
             result = ingest_paths(
                 store,
-                files,
+                paths,
                 url=url,
-                args={"paths": [str(p) for p in paths], "url": url},
-                on_outcome=lambda _: advance(),
+                max_bytes=int(max_size),
+                workers=workers,
+                archive_base=archive_base,
+                args={"paths": list(paths), "url": url, "workers": workers},
+                on_outcome=progress.written,
+                on_input=progress.reading,
+                keep_outcomes=False,
             )
     counts = result.counts
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
-    if not files:
-        _say("ingest: no HTML or text files found")
+    if not counts.inputs:
+        _say("ingest: no HTML, text or archive files found")
     linked = sum(n for k, n in counts.reasons.items() if k in NEAR_DUPLICATE_COUNTS)
     _say(
         f"ingest: {counts.inputs} inputs: {counts.new} new"
@@ -139,23 +237,59 @@ def ingest(paths: tuple[Path, ...], url: str | None, as_json: bool, db_path: Pat
         sys.exit(1)
 
 
-class _progress:
-    """A click progress bar on stderr, or nothing (cron, pipes, --quiet)."""
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
-    def __init__(self, length: int, enabled: bool) -> None:
-        self.bar = (
-            click.progressbar(length=length, label="ingest", file=sys.stderr) if enabled else None
-        )
 
-    def __enter__(self) -> Callable[[], None]:
-        if self.bar is None:
-            return lambda: None
-        bar = self.bar.__enter__()
-        return lambda: bar.update(1)
+class _IngestProgress:
+    """One status line on stderr (a terminal only; nothing under cron, in pipes or with
+    --quiet): bytes read of the inputs, inputs written, their rate, the current file."""
+
+    REFRESH_SECONDS = 0.2
+
+    def __init__(self, total_bytes: int | None, enabled: bool) -> None:
+        self.total = total_bytes
+        self.enabled = enabled
+        self.done_bytes = 0  # of the files finished
+        self.current = ""
+        self.position = 0
+        self.count = 0
+        self.started = time.monotonic()
+        self.shown = 0.0
+
+    def __enter__(self) -> _IngestProgress:
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
+        if self.enabled and self.shown:
+            self._show(force=True)
+            click.echo("", err=True)
+
+    def reading(self, name: str, position: int) -> None:
+        if name != self.current:
+            self.done_bytes += self.position
+            self.current, self.position = name, 0
+        self.position = position
+        self._show()
+
+    def written(self, outcome: object) -> None:
+        self.count += 1
+        self._show()
+
+    def _show(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not force and now - self.shown < self.REFRESH_SECONDS):
+            return
+        self.shown = now
+        done = self.done_bytes + self.position
+        share = f" {100 * done / self.total:3.0f}%" if self.total else ""
+        rate = self.count / max(now - self.started, 1e-6)
+        name = self.current if len(self.current) <= 40 else "..." + self.current[-37:]
+        line = f"ingest{share} {done / 1e6:,.1f} MB  {self.count} inputs  {rate:.1f}/s  {name}"
+        click.echo("\r" + line.ljust(100)[:100], err=True, nl=False)
 
 
 @cli.command()
@@ -544,47 +678,6 @@ def rules_test() -> None:
     if failures:
         raise click.ClickException(f"{len(failures)} rule examples failed")
     click.echo("rules: all examples pass", err=True)
-
-
-_SIZE_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 1024,
-    "kb": 1024,
-    "m": 1024**2,
-    "mb": 1024**2,
-    "g": 1024**3,
-    "gb": 1024**3,
-}
-_TIME_UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-
-
-class _Quantity(click.ParamType):
-    """A number with an optional unit suffix (``10MB``, ``30m``)."""
-
-    def __init__(self, name: str, units: dict[str, int]) -> None:
-        self.name = name
-        self.units = units
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        if isinstance(value, int | float):
-            return float(value)
-        text = str(value).strip().lower()
-        number = text.rstrip("abcdefghijklmnopqrstuvwxyz ")
-        unit = text[len(number) :].strip()
-        try:
-            result = float(number) * self.units[unit]
-        except (ValueError, KeyError):
-            self.fail(f"{value!r} is not a {self.name} (e.g. 10 {', '.join(self.units)[4:20]})")
-        if result < 0:
-            self.fail(f"{value!r} is negative")
-        return result
-
-
-SIZE = _Quantity("size", _SIZE_UNITS)
-DURATION = _Quantity("duration", _TIME_UNITS)
 
 
 @cli.command()

@@ -26,6 +26,16 @@ REASONS = {
     "bad-gzip": "skipped: broken gzip file ({detail})",
     "not-a-regular-file": "skipped: not a regular file",
     "url-seen": "skipped: URL already stored ({detail})",
+    "revisit": "skipped: a WARC revisit record ({detail}), no page of its own",
+    "http-status": "skipped: HTTP status {detail}",
+    "not-html": "skipped: not HTML ({detail})",
+    "not-an-archive": "skipped: not a WARC or ARC file ({detail})",
+    "archive-corrupt": "skipped: the archive is broken here; nothing after it was read ({detail})",
+    "archive-truncated": "skipped: the archive is cut off ({detail})",
+    "archive-seen": "skipped: this archive was read to its end before ({detail})",
+    "already-ingested": "skipped: this archive record was ingested before ({detail})",
+    "bad-chunked-encoding": "skipped: broken chunked transfer encoding ({detail})",
+    "bad-content-encoding": "skipped: broken content encoding ({detail})",
     "extraction-error": "failed: extraction error ({detail})",
 }
 
@@ -116,4 +126,15 @@ def _article_notes(store: Store, article: dict[str, Any]) -> list[str]:
     if not index.is_indexed(h):
         notes.append("not checked for near-duplicates: text too short to judge")
     notes += [f"linked: {describe_link(link, h)}" for link in index.links(h)]
+    notes += [_archive_note(row) for row in store.archive_records_for(h)]
     return notes
+
+
+def _archive_note(row: dict[str, Any]) -> str:
+    """Where in a web archive the article was read (``newsmill ingest`` of a WARC/ARC)."""
+    record = row["record_key"]
+    ident = f", record {record}" if record.startswith("<urn:") else ""
+    return (
+        f"archive record: {row['name']} at offset {row['offset']}{ident} "
+        f"({row['uri']}, {row['outcome']} in run {row['run_id']})"
+    )

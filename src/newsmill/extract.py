@@ -149,6 +149,22 @@ def is_binary(data: bytes) -> bool:
     return controls > 0.05 * max(len(sample), 1)
 
 
+def _charset_name(name: str | None) -> str | None:
+    try:
+        return codecs.lookup(name.strip(" \"'")).name if name else None
+    except LookupError:
+        return None
+
+
+def http_charset(content_type: str | None) -> str | None:
+    """The ``charset`` parameter of a Content-Type header value, if any."""
+    for part in (content_type or "").split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip("\"'")
+    return None
+
+
 def _declared_charset(data: bytes) -> str | None:
     match = _CHARSET.search(data[:SNIFF_BYTES])
     if not match:
@@ -159,11 +175,12 @@ def _declared_charset(data: bytes) -> str | None:
         return None
 
 
-def decode_html(data: bytes) -> str:
+def decode_html(data: bytes, http_charset: str | None = None) -> str:
     """Decode page bytes, trusting a declared charset only when the bytes agree with it.
 
     Order: a byte-order mark; UTF-8 (strict: when the bytes are valid UTF-8 they almost
-    surely are UTF-8, whatever the page declares); the declared charset (strict); charset
+    surely are UTF-8, whatever the page declares); the charset of the HTTP Content-Type
+    header (``http_charset``), then the one the page declares (both strict); charset
     detection (charset_normalizer); finally UTF-8 with replacement characters. Never raises.
     """
     if not data:
@@ -175,12 +192,12 @@ def decode_html(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    declared = _declared_charset(data)
-    if declared and declared != "utf-8":
-        try:
-            return data.decode(declared)
-        except (UnicodeDecodeError, LookupError):
-            pass
+    for declared in (_charset_name(http_charset), _declared_charset(data)):
+        if declared and declared != "utf-8":
+            try:
+                return data.decode(declared)
+            except (UnicodeDecodeError, LookupError):
+                pass
     # UTF-8 with a few stray bytes (a truncated character, a pasted Latin-1 byte): keep it.
     # In a page of another charset nearly every non-ASCII byte is invalid UTF-8 instead.
     lenient = data.decode("utf-8", errors="replace")
@@ -516,7 +533,9 @@ def _body_text(page: str, url: str | None) -> str | None:
     return document.text
 
 
-def parse_article(html: str | bytes, url: str | None = None) -> Article:
+def parse_article(
+    html: str | bytes, url: str | None = None, *, charset: str | None = None
+) -> Article:
     """Extract and clean the article in ``html``; raise :class:`NoArticle` when there is none.
 
     Reasons: ``empty-input``, ``binary``, ``no-article-text`` (extraction found nothing),
@@ -528,7 +547,7 @@ def parse_article(html: str | bytes, url: str | None = None) -> Article:
             raise NoArticle("empty-input")
         if is_binary(html):
             raise NoArticle("binary", "the bytes are not text")
-        html = decode_html(html)
+        html = decode_html(html, charset)
     html = html.lstrip("\ufeff")
     if not html or html.isspace():
         raise NoArticle("empty-input")

@@ -18,11 +18,18 @@ from typing import Literal
 
 from newsmill import templates
 from newsmill.errors import NoArticle
-from newsmill.extract import article_from_text, decode_html, is_binary, parse_article
+from newsmill.extract import (
+    article_from_text,
+    decode_html,
+    http_charset,
+    is_binary,
+    parse_article,
+)
 from newsmill.fingerprint import content_hash
 from newsmill.models import Article
 from newsmill.neardup import Sketch
 from newsmill.store import RunCounts, Store, compress_page, utcnow
+from newsmill.urls import normalize_url, same_site
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +114,7 @@ def analyze(doc: Document) -> Analysis:
     kind = doc.kind or sniff_kind(doc.body)
     try:
         if kind == "html":
-            article = parse_article(doc.body, doc.url)
+            article = parse_article(doc.body, doc.url, charset=http_charset(doc.content_type))
         else:
             article = article_from_text(_decode_text(doc.body), doc.url)
     except NoArticle as exc:
@@ -158,7 +165,7 @@ def _decode_text(body: bytes) -> str:
     """Decode a text input with the same binary check and charset logic as HTML."""
     if is_binary(body):
         raise NoArticle("binary", "not text in any encoding")
-    return decode_html(body)
+    return decode_html(body)  # a text file has no HTTP header
 
 
 def record(
@@ -268,6 +275,24 @@ def process(
     )
 
 
+def trusted_canonical(doc: Document, analysis: Analysis) -> Analysis:
+    """Keep a fetched page's canonical / og:url only if it is on the page's own site.
+
+    Otherwise a hostile page could claim another site's URL, and the next crawl would skip
+    the real page as already stored. (A crawl and an ingest of web archives both apply it,
+    so the same pages give the same articles.)
+    """
+    article = analysis.article
+    if article is None or not article.url or doc.url is None:
+        return analysis
+    canonical = normalize_url(article.url, doc.url)
+    if canonical is None or not same_site(canonical, doc.url):
+        canonical = None
+    if canonical == article.url:
+        return analysis
+    return replace(analysis, article=replace(article, url=canonical))
+
+
 def _with_url(article: Article, url: str | None) -> Article:
     return article if url == article.url else replace(article, url=url)
 
@@ -297,4 +322,5 @@ __all__ = [
     "process",
     "record",
     "record_skip",
+    "trusted_canonical",
 ]

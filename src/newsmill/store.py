@@ -323,6 +323,49 @@ def m007_template_backlog(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m008_archives(db: sqlite_utils.Database) -> None:
+    """Web archives read by ``newsmill ingest`` (:mod:`newsmill.archive`).
+
+    ``archives``         one row per archive file (keyed by its SHA-256, or its URL when
+                         streamed from a server): how far an ingest got (``resume_at``, the
+                         offset after the last record written) and whether it is done
+    ``archive_records``  each response record ingested, by WARC-Record-ID (ARC records: the
+                         archive key and offset), with where it is: re-ingesting an archive
+                         recognises it without extracting it again, and ``explain`` names it
+    """
+    db.execute(
+        """
+        create table archives (
+            key text primary key,
+            name text not null,
+            size integer,
+            resume_at integer not null default 0,
+            records integer not null default 0,
+            status text not null,
+            detail text,
+            first_run integer,
+            last_run integer
+        )
+        """
+    )
+    db.execute(
+        """
+        create table archive_records (
+            record_key text primary key,
+            archive text,
+            name text not null,
+            offset integer not null,
+            uri text,
+            outcome text not null,
+            article_hash text,
+            run_id integer
+        )
+        """
+    )
+    db.execute("create index archive_records_article_hash on archive_records (article_hash)")
+
+
 def utcnow() -> str:
     """Current UTC time as ISO 8601 with seconds, the format of every timestamp we store."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -639,6 +682,78 @@ class Store:
                 "detail": detail,
                 "article_hash": article_hash,
             },
+        )
+
+    # -- web archives --------------------------------------------------------------------
+
+    def archive(self, key: str) -> dict[str, Any] | None:
+        rows = self._rows("select * from archives where key = ?", [key])
+        return rows[0] if rows else None
+
+    def start_archive(self, key: str, *, name: str, size: int | None, run_id: int) -> None:
+        """Note that ``run_id`` reads the archive ``key`` (a new row, or the same archive
+        again under any name)."""
+        with self.transaction():
+            self.db.execute(
+                "insert into archives (key, name, size, status, first_run, last_run) "
+                "values (?, ?, ?, 'partial', ?, ?) "
+                "on conflict(key) do update set name = excluded.name, last_run = excluded.last_run",
+                [key, name, size, run_id, run_id],
+            )
+
+    def finish_archive(self, key: str, *, status: str, detail: str | None = None) -> None:
+        """``status``: ``done`` (read to its end) or ``corrupt`` (unreadable past
+        ``resume_at``); either way a later ingest of the same file skips it."""
+        self.db.execute(
+            "update archives set status = ?, detail = ? where key = ?", [status, detail, key]
+        )
+
+    def archive_record(self, record_key: str) -> dict[str, Any] | None:
+        rows = self._rows("select * from archive_records where record_key = ?", [record_key])
+        return rows[0] if rows else None
+
+    def note_archive_record(
+        self,
+        *,
+        archive: str | None,
+        record_key: str | None,
+        name: str,
+        offset: int,
+        end: int,
+        uri: str | None,
+        outcome: str,
+        article_hash: str | None,
+        run_id: int,
+    ) -> None:
+        """Record one archive record as done (call it in the transaction that wrote its
+        outcome, so a kill leaves both or neither) and move the archive's resume point."""
+        if record_key is not None:
+            self._upsert(
+                "archive_records",
+                {
+                    "record_key": record_key,
+                    "archive": archive,
+                    "name": name,
+                    "offset": offset,
+                    "uri": uri,
+                    "outcome": outcome,
+                    "article_hash": article_hash,
+                    "run_id": run_id,
+                },
+                pk="record_key",
+            )
+        if archive is not None:
+            self.db.execute(
+                "update archives set resume_at = max(resume_at, ?), records = records + 1 "
+                "where key = ?",
+                [end, archive],
+            )
+
+    def archive_records_for(self, article_hash: str) -> list[dict[str, Any]]:
+        """The archive records an article was read from, first ingested first."""
+        return self._rows(
+            "select * from archive_records where article_hash = ? order by run_id, offset",
+            [article_hash],
         )
 
     # -- crawl state ---------------------------------------------------------------------
@@ -1129,7 +1244,7 @@ class Store:
             self.neardup.replace(
                 old_hash, new_hash, text, old["first_seen"], old_text=old["text"], sketch=sketch
             )
-        for table in ("urls", "pages", "events"):
+        for table in ("urls", "pages", "events", "archive_records"):
             self.db.execute(
                 f"update {table} set article_hash = ? where article_hash = ?", [new_hash, old_hash]
             )

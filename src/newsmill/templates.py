@@ -732,3 +732,42 @@ def explain(store: Store, key: str) -> dict[str, Any] | None:
             {"position": r["position"], "line": r["line"], "rule": r["rule"]} for r in removed
         ],
     }
+
+
+class TemplateHints:
+    """Per site, the template line ids seen removed from its pages, for the workers.
+
+    The text the store keeps is the extracted text without the site's template lines, which
+    only the writing process knows. Sent along with each page (:attr:`Document.template_hint`),
+    they let the worker sketch that text for the near-duplicate index, instead of the writing
+    process sketching it again after the worker sketched the extracted text.
+    """
+
+    # Sent with every page, 8 bytes a line. A site whose "most read" headlines change daily
+    # keeps learning new template lines: past this many the hint starts over from the lines
+    # seen next, which are the ones its current pages hold.
+    MAX_LINES_PER_SITE = 8_192
+
+    def __init__(self) -> None:
+        self._lines: dict[str, set[int]] = {}
+        self._packed: dict[str, bytes] = {}
+
+    def packed(self, site: str | None) -> bytes:
+        if site is None:
+            return b""
+        packed = self._packed.get(site)
+        if packed is None:
+            packed = self._packed[site] = pack_line_ids(self._lines.get(site, ()))
+        return packed
+
+    def learn(self, site: str | None, line_ids: Iterable[int]) -> None:
+        if site is None:
+            return
+        known = self._lines.setdefault(site, set())
+        new = set(line_ids) - known
+        if not new:
+            return
+        if len(known) + len(new) > self.MAX_LINES_PER_SITE:
+            known.clear()
+        known |= new
+        self._packed.pop(site, None)

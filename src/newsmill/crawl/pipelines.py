@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,9 +38,9 @@ from scrapy.exceptions import NotConfigured
 from newsmill import templates
 from newsmill.crawl.state import CrawlRun
 from newsmill.crawl.workers import default_workers, make_pool, take_pool
-from newsmill.pipeline import Analysis, Document, analyze, record
+from newsmill.pipeline import Analysis, Document, analyze, record, trusted_canonical
 from newsmill.store import DEFAULT_DB_PATH, CommitGroup, Store, utcnow
-from newsmill.urls import normalize_url, same_site
+from newsmill.urls import normalize_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -98,7 +97,7 @@ class NewsmillPipeline:
         self._slots: asyncio.Semaphore | None = None
         self._retry_lock = asyncio.Lock()
         self._group: CommitGroup | None = None
-        self._hints = TemplateHints()
+        self._hints = templates.TemplateHints()
         self._flush_timer: asyncio.TimerHandle | None = None
 
     @classmethod
@@ -190,7 +189,8 @@ class NewsmillPipeline:
 
     def _prepare_reclean(self, source: Article) -> Callable[[], PreparedReclean | None]:
         """Have a worker key ``source``'s lines and sketch the text it is expected to
-        become (its site's template lines as the workers know them, :class:`TemplateHints`)."""
+        become (its site's template lines as the workers know them,
+        :class:`newsmill.templates.TemplateHints`)."""
         assert self._pool is not None
         hint = self._hints.packed(templates.site_key(source.url, source.site))
         try:
@@ -228,7 +228,7 @@ class NewsmillPipeline:
             last_modified=adapter.get("last_modified"),
             template_hint=self._hints.packed(site),
         )
-        analysis = _trusted_canonical(doc, await self._analyze(doc))
+        analysis = trusted_canonical(doc, await self._analyze(doc))
         # A page and its bookkeeping are one savepoint; pages commit in groups (see
         # newsmill.store.GROUP_COMMIT_SECONDS), and a timer commits the last group.
         with self._commits().write():
@@ -324,59 +324,3 @@ def _describe(args: tuple[Any, ...]) -> str:
     """What a pool task was about, for a log line (never a whole page)."""
     first = args[0] if args else None
     return str(getattr(first, "input", None) or getattr(first, "url", None) or type(first).__name__)
-
-
-class TemplateHints:
-    """Per site, the template line ids seen removed from its pages, for the workers.
-
-    The text the store keeps is the extracted text without the site's template lines, which
-    only the writing process knows. Sent along with each page (:attr:`Document.template_hint`),
-    they let the worker sketch that text for the near-duplicate index, instead of the writing
-    process sketching it again after the worker sketched the extracted text.
-    """
-
-    # Sent with every page, 8 bytes a line. A site whose "most read" headlines change daily
-    # keeps learning new template lines: past this many the hint starts over from the lines
-    # seen next, which are the ones its current pages hold.
-    MAX_LINES_PER_SITE = 8_192
-
-    def __init__(self) -> None:
-        self._lines: dict[str, set[int]] = {}
-        self._packed: dict[str, bytes] = {}
-
-    def packed(self, site: str | None) -> bytes:
-        if site is None:
-            return b""
-        packed = self._packed.get(site)
-        if packed is None:
-            packed = self._packed[site] = templates.pack_line_ids(self._lines.get(site, ()))
-        return packed
-
-    def learn(self, site: str | None, line_ids: Iterable[int]) -> None:
-        if site is None:
-            return
-        known = self._lines.setdefault(site, set())
-        new = set(line_ids) - known
-        if not new:
-            return
-        if len(known) + len(new) > self.MAX_LINES_PER_SITE:
-            known.clear()
-        known |= new
-        self._packed.pop(site, None)
-
-
-def _trusted_canonical(doc: Document, analysis: Analysis) -> Analysis:
-    """Keep a page's canonical / og:url only if it is on the page's own site.
-
-    Otherwise a hostile page could claim another site's URL, and the next crawl would skip
-    the real page as already stored.
-    """
-    article = analysis.article
-    if article is None or not article.url or doc.url is None:
-        return analysis
-    canonical = normalize_url(article.url, doc.url)
-    if canonical is None or not same_site(canonical, doc.url):
-        canonical = None
-    if canonical == article.url:
-        return analysis
-    return dataclasses.replace(analysis, article=dataclasses.replace(article, url=canonical))

@@ -86,11 +86,11 @@ def start_pool_early(workers: int | None) -> None:
     pool = make_pool(count)
     # The pool starts a process when a task needs one, and the fork server imports the
     # extraction code first, which blocks the caller: do it in a thread while Scrapy is set up.
-    threading.Thread(target=_start_workers, args=(pool, count), daemon=True).start()
+    threading.Thread(target=start_workers, args=(pool, count), daemon=True).start()
     _started_pool = (count, pool)
 
 
-def _start_workers(pool: concurrent.futures.ProcessPoolExecutor, count: int) -> None:
+def start_workers(pool: concurrent.futures.ProcessPoolExecutor, count: int) -> None:
     with contextlib.suppress(RuntimeError):  # shut down already (the crawl ended early)
         for _ in range(count):
             pool.submit(os.getpid)
@@ -107,7 +107,7 @@ def take_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
             return pool
         pool.shutdown(wait=False, cancel_futures=True)
     pool = make_pool(workers)
-    _start_workers(pool, workers)
+    start_workers(pool, workers)
     return pool
 
 
