@@ -71,8 +71,9 @@ def test_warc_records_become_articles_with_their_url_date_and_page(store, tmp_pa
 
 
 def test_only_html_200_responses_are_inputs_and_the_rest_are_counted_skips(store, tmp_path):
-    image = Response("https://harbour.example/logo.png", b"\x89PNG....", headers=[
-        ("Content-Type", "image/png")])
+    image = Response(
+        "https://harbour.example/logo.png", b"\x89PNG....", headers=[("Content-Type", "image/png")]
+    )
     missing = Response("https://harbour.example/gone", b"<html>gone</html>", status="404 Not Found")
     moved = Response(
         "https://harbour.example/old",
@@ -159,7 +160,9 @@ def test_records_already_ingested_from_another_file_are_recognised(store, tmp_pa
     ingest(store, [first])
     # the same records (same WARC-Record-IDs) with one more: a merged archive
     merged = tmp_path / "merged.warc.gz"
-    merged.write_bytes(first.read_bytes() + write_warc(tmp_path / "x.warc.gz", responses[2:]).read_bytes())
+    merged.write_bytes(
+        first.read_bytes() + write_warc(tmp_path / "x.warc.gz", responses[2:]).read_bytes()
+    )
     result = ingest(store, [merged])
     assert result.counts.new == 1
     assert result.counts.reasons == {"skipped:already-ingested": 2}
@@ -331,7 +334,9 @@ def test_broken_chunked_encoding_is_a_recorded_skip(db_path, tmp_path):
 
 def test_a_record_over_max_size_is_skipped_without_reading_it_into_memory(db_path, tmp_path):
     big = story(1)
-    big.body = big.body.replace(b"</article>", b"<p>" + b"x" * (3 * 1024 * 1024) + b"</p></article>")
+    big.body = big.body.replace(
+        b"</article>", b"<p>" + b"x" * (3 * 1024 * 1024) + b"</p></article>"
+    )
     warc = write_warc(tmp_path / "big.warc.gz", [story(0), big, story(2)])
     r = _ingest_cli(db_path, warc, extra=("--max-size", "1MB"))
     assert r.returncode == 0

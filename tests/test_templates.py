@@ -331,8 +331,8 @@ def test_without_lines_removes_what_the_hint_lists_as_clean_article_would():
 
 
 def test_crawl_hints_name_the_lines_the_store_removed(tmp_path):
-    from newsmill.templates import TemplateHints
     from newsmill.pipeline import analyze, record
+    from newsmill.templates import TemplateHints
 
     hints = TemplateHints()
     with Store.open(tmp_path / "news.db") as store:

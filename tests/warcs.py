@@ -49,7 +49,7 @@ def write_warc(path: Path, responses: Iterable[Response], *, gzip_records: bool 
     return path
 
 
-def response_record(writer: WARCWriter, item: Response):  # noqa: ANN201 (warcio's record)
+def response_record(writer: WARCWriter, item: Response):
     http = StatusAndHeaders(item.status, list(item.headers), protocol="HTTP/1.1")
     warc_headers = {"WARC-Date": item.date}
     if item.kind == "revisit":

@@ -238,7 +238,7 @@ def ingest(
         if on_outcome:
             on_outcome(outcome)
 
-    pool = start_pool(workers) if workers > 0 else None
+    writer: OrderedWriter | None = None
     try:
         with store.recorded_run("ingest", run_args) as (run_id, counts):
             writer = OrderedWriter(
@@ -246,7 +246,6 @@ def ingest(
                 run_id=run_id,
                 counts=counts,
                 seen_at=store.run(run_id)["started"],
-                pool=pool,
                 workers=workers,
                 on_outcome=written,
             )
@@ -266,8 +265,8 @@ def ingest(
             finally:
                 writer.flush()
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if writer is not None:
+            writer.close()
     return IngestResult(run_id, counts, time.monotonic() - started, "ok", outcomes)
 
 
@@ -288,7 +287,8 @@ IN_FLIGHT_PER_WORKER = 4
 class OrderedWriter:
     """Writes inputs' outcomes in input order, one savepoint each, in commit groups (as a
     crawl does), while up to ``IN_FLIGHT_PER_WORKER`` documents per worker are analysed
-    ahead in the pool."""
+    ahead in a pool of ``workers`` processes. The pool starts with the first document (an
+    ingest that finds nothing new to extract starts none); :meth:`close` stops it."""
 
     def __init__(
         self,
@@ -297,7 +297,6 @@ class OrderedWriter:
         run_id: int,
         counts: RunCounts,
         seen_at: str,
-        pool: concurrent.futures.ProcessPoolExecutor | None,
         workers: int,
         on_outcome: Callable[[Outcome], None],
     ) -> None:
@@ -305,10 +304,10 @@ class OrderedWriter:
         self.run_id = run_id
         self.counts = counts
         self.seen_at = seen_at
-        self.pool = pool
+        self.pool: concurrent.futures.ProcessPoolExecutor | None = None
         self.workers = workers
         self.on_outcome = on_outcome
-        self.window = max(1, workers) * IN_FLIGHT_PER_WORKER if pool is not None else 0
+        self.window = workers * IN_FLIGHT_PER_WORKER
         self.queue: collections.deque[tuple[Input, Document | None, Any]] = collections.deque()
         self.group = store.commit_group()
         self.hints = templates.TemplateHints()
@@ -316,7 +315,9 @@ class OrderedWriter:
 
     def add(self, item: Input) -> None:
         doc, future = item.doc, None
-        if doc is not None and self.pool is not None:
+        if doc is not None and self.workers > 0:
+            if self.pool is None:
+                self.pool = start_pool(self.workers)
             if doc.url and not doc.url.startswith("file:"):
                 doc = replace(doc, template_hint=self.hints.packed(templates.site_key(doc.url)))
             future = self._submit(doc)
@@ -338,6 +339,11 @@ class OrderedWriter:
 
     def flush(self) -> None:
         self.group.flush()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
     def _submit(self, doc: Document) -> concurrent.futures.Future[Analysis] | None:
         assert self.pool is not None
