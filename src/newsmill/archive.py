@@ -37,7 +37,9 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Record types that accompany responses and are not inputs of their own.
 COMPANION_TYPES = {"request", "metadata", "warcinfo", "arc_header", "conversion", "resource"}
 
-_CHUNK = 1 << 16
+# The extension field ``newsmill crawl --warc`` writes (newsmill.crawl.warc): what the
+# crawl fetched a page as.
+CRAWL_ROLE_HEADER = "Newsmill-Role"
 
 
 def is_archive_name(name: str) -> bool:
@@ -185,6 +187,11 @@ def _read_record(
         return ArchiveRecord(**base, reason="revisit", detail=profile.rsplit("/", 1)[-1])
     if rec_type != "response":
         return ArchiveRecord(**base, reason="not-a-response", detail=str(rec_type))
+    role = headers.get_header(CRAWL_ROLE_HEADER)
+    if role and role != "article":
+        # newsmill crawl --warc wrote this: a feed, a sitemap, a section page it crawled
+        # through, never stored as an article (a section page would look like a poor one)
+        return ArchiveRecord(**base, reason="not-an-article-page", detail=role)
     http = record.http_headers
     if http is None:
         return ArchiveRecord(**base, reason="no-http-headers", detail="")

@@ -754,6 +754,20 @@ def rules_test() -> None:
     show_default=True,
     help="Scrapy download handler (see docs/crawl.md for why aiohttp is the default).",
 )
+@click.option(
+    "--warc",
+    "warc_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write every response fetched (and its request) into WARC files in this directory.",
+)
+@click.option(
+    "--warc-max-size",
+    default="1GB",
+    show_default=True,
+    type=SIZE,
+    metavar="SIZE",
+    help="Start a new WARC file when the current one would grow past this size.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 @click.option(
     "--log-file",
@@ -775,6 +789,8 @@ def crawl(
     contact: str | None,
     workers: int | None,
     http_handler: str,
+    warc_dir: Path | None,
+    warc_max_size: float,
     as_json: bool,
     log_file: Path | None,
     db_path: Path,
@@ -794,6 +810,8 @@ def crawl(
         newsmill crawl https://example.com/news/
 
         newsmill crawl --sources sites.toml --max-runtime 25m --log-file crawl.log
+
+        newsmill crawl https://example.com/news/ --warc archive/ --warc-max-size 100MB
     """
     from newsmill.crawl.workers import discard_early_pool, start_pool_early
     from newsmill.lock import EXIT_LOCKED
@@ -828,6 +846,14 @@ def crawl(
     from newsmill.crawl.workers import tune_gc
 
     tune_gc()  # the crawling process too: Scrapy and newsmill are loaded, and stay
+    if warc_dir is not None:
+        from newsmill.crawl.warc import WarcError, prepare_directory
+
+        try:
+            prepare_directory(warc_dir)
+        except WarcError as exc:
+            discard_early_pool()
+            raise click.BadParameter(str(exc), param_hint="'--warc'") from None
 
     config = CrawlConfig(
         db_path=db_path,
@@ -843,6 +869,8 @@ def crawl(
         contact=contact or DEFAULT_CONTACT,
         workers=workers,
         http_handler=http_handler,
+        warc_dir=warc_dir,
+        warc_max_size=int(warc_max_size),
     )
     try:
         summary = run_crawl(config)

@@ -34,6 +34,7 @@ REASONS = {
     "archive-truncated": "skipped: the archive is cut off ({detail})",
     "archive-seen": "skipped: this archive was read to its end before ({detail})",
     "already-ingested": "skipped: this archive record was ingested before ({detail})",
+    "not-an-article-page": "skipped: the crawl that archived it fetched it as a {detail} page",
     "bad-chunked-encoding": "skipped: broken chunked transfer encoding ({detail})",
     "bad-content-encoding": "skipped: broken content encoding ({detail})",
     "extraction-error": "failed: extraction error ({detail})",

@@ -1,8 +1,9 @@
 """The newsmill Scrapy add-on: ``ADDONS = {"newsmill.crawl.Addon": 0}`` in any project.
 
 It enables :class:`~newsmill.crawl.NewsmillPipeline`, the address-safety and Retry-After
-middlewares, and polite defaults. Every value is set at ``"addon"`` priority, so a
-project's own ``settings.py`` (or ``-s`` on the command line) still wins.
+middlewares, WARC capture when ``NEWSMILL_WARC_DIR`` is set, and polite defaults. Every
+value is set at ``"addon"`` priority, so a project's own ``settings.py`` (or ``-s`` on the
+command line) still wins.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ROBOTS = "newsmill.crawl.middlewares.RobotsTxtMiddleware"
 SCRAPY_ROBOTS = "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"
 META_REFRESH = "newsmill.crawl.middlewares.MetaRefreshMiddleware"
 SCRAPY_META_REFRESH = "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware"
+WARC = "newsmill.crawl.warc.WarcMiddleware"
 
 DEFAULT_CONTACT = "https://pypi.org/project/newsmill/"
 
@@ -48,12 +50,15 @@ POLITE_DEFAULTS: dict[str, Any] = {
 }
 
 
-def user_agent(contact: str) -> str:
+def newsmill_version() -> str:
     try:
-        ours = version("newsmill")
+        return version("newsmill")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        ours = "dev"
-    return f"newsmill/{ours} (+{contact})"
+        return "dev"
+
+
+def user_agent(contact: str) -> str:
+    return f"newsmill/{newsmill_version()} (+{contact})"
 
 
 def _setdefault(settings: BaseSettings, name: str, component: str, position: int) -> None:
@@ -88,6 +93,11 @@ class Addon:
             downloader[SCRAPY_META_REFRESH] = None
             _setdefault(settings, "DOWNLOADER_MIDDLEWARES", META_REFRESH, 580)
         _setdefault(settings, "SPIDER_MIDDLEWARES", SAFE_ADDRESS, 50)
+        # WARC capture, only when asked for. At 950, next to the download handler: it sees
+        # every response as received, before decompression (590), redirects (600) and
+        # retries (550) act on it.
+        if settings.get("NEWSMILL_WARC_DIR"):
+            _setdefault(settings, "DOWNLOADER_MIDDLEWARES", WARC, 950)
         for name, value in POLITE_DEFAULTS.items():
             settings.set(name, value, "addon")
         contact = settings.get("NEWSMILL_CONTACT") or DEFAULT_CONTACT

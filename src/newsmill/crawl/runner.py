@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -14,6 +15,7 @@ from scrapy.crawler import AsyncCrawlerProcess
 from newsmill.crawl.addon import DEFAULT_CONTACT, Addon
 from newsmill.crawl.spiders import CrawlOptions, NewsSpider
 from newsmill.crawl.state import CrawlRun
+from newsmill.crawl.warc import WARC_ERROR_REASON, prepare_directory
 from newsmill.crawl.workers import discard_early_pool, start_pool_early
 from newsmill.lock import run_lock
 from newsmill.sources import Source
@@ -40,12 +42,15 @@ class CrawlConfig:
     workers: int | None = None  # None: one per CPU
     concurrency_per_site: int = 2
     http_handler: str = "aiohttp"  # or "twisted" (Scrapy's default)
+    warc_dir: Path | None = None  # write every response into WARC files here
+    warc_max_size: int = 1024**3  # rotate WARC files at this size
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
     def args(self) -> dict[str, Any]:
         """What the runs ledger records as the run's arguments."""
         data = asdict(self)
         data["db_path"] = str(self.db_path)
+        data["warc_dir"] = str(self.warc_dir) if self.warc_dir else None
         data["sources"] = [s.name for s in self.sources]
         return data
 
@@ -136,6 +141,11 @@ def scrapy_settings(config: CrawlConfig) -> dict[str, Any]:
     }
     if config.workers is not None:
         settings["NEWSMILL_WORKERS"] = config.workers
+    if config.warc_dir is not None:
+        settings["NEWSMILL_WARC_DIR"] = str(config.warc_dir)
+        settings["NEWSMILL_WARC_MAX_SIZE"] = config.warc_max_size
+        args = json.dumps(config.args(), default=str, sort_keys=True)
+        settings["NEWSMILL_WARC_INFO"] = {"newsmill-arguments": args}
     settings.update(config.extra_settings)
     return settings
 
@@ -160,8 +170,11 @@ def _quiet_scrapy_loggers() -> None:
 def run_crawl(config: CrawlConfig) -> CrawlSummary:
     """Crawl ``config.sources`` into the database, holding its run lock.
 
-    Raises :class:`~newsmill.errors.StoreLocked` at once when another crawl holds the lock.
+    Raises :class:`~newsmill.errors.StoreLocked` at once when another crawl holds the lock,
+    and :class:`~newsmill.crawl.warc.WarcError` when ``config.warc_dir`` can't be written.
     """
+    if config.warc_dir is not None:
+        prepare_directory(config.warc_dir)
     started = time.monotonic()
     with run_lock(config.db_path, started=utcnow()), Store.open(config.db_path) as store:
         run = CrawlRun.start(store, "crawl", config.args(), refresh=config.refresh)
@@ -200,7 +213,8 @@ def run_crawl(config: CrawlConfig) -> CrawlSummary:
 
 
 def _status(spider: NewsSpider | None) -> str:
-    """``ok``, ``partial`` (a page cap or the time limit stopped it) or ``interrupted``."""
+    """``ok``, ``partial`` (a page cap or the time limit stopped it), ``failed`` (the WARC
+    archive could not be written) or ``interrupted``."""
     if spider is None:
         return "failed"
     reason = spider.newsmill_close_reason
@@ -208,4 +222,6 @@ def _status(spider: NewsSpider | None) -> str:
         return "partial" if spider.truncated else "ok"
     if reason == "closespider_timeout":
         return "partial"
+    if reason == WARC_ERROR_REASON:
+        return "failed"
     return "interrupted"
