@@ -410,3 +410,103 @@ def test_read_archive_offsets_are_where_records_start(tmp_path):
         fh.seek(records[1].offset)
         rest = list(read_archive(fh, name="a", max_bytes=10**7, start=records[1].offset))
     assert [r.offset for r in rest] == [r.offset for r in records[1:]]
+
+
+# -- parallel ingest ------------------------------------------------------------------------
+
+
+def test_workers_write_in_input_order_and_agree_with_one_process(tmp_path):
+    from newsmill.store import Store
+
+    warc = write_warc(tmp_path / "a.warc.gz", [story(i) for i in range(12)])
+    results = {}
+    for workers in (0, 2):
+        with Store.open(tmp_path / f"w{workers}.db") as s:
+            result = ingest(s, [warc], workers=workers)
+            results[workers] = [(o.input, o.outcome, o.article_hash) for o in result.outcomes]
+    offsets = [int(name.rsplit("@", 1)[1]) for name, _, _ in results[2]]
+    assert offsets == sorted(offsets) and len(offsets) == 12
+    assert results[0] == results[2]
+
+
+def test_a_worker_that_dies_costs_no_input(tmp_path, monkeypatch):
+    """Every worker is killed (as the OOM killer would) after the second input is written:
+    the pool is replaced and the documents that were in flight are extracted again."""
+    import signal
+
+    import newsmill.ingest as ingest_module
+    from newsmill.store import Store
+
+    pools = []
+    real_start_pool = ingest_module.start_pool
+
+    def start_pool(workers: int):
+        pool = real_start_pool(workers)
+        pools.append(pool)
+        return pool
+
+    monkeypatch.setattr(ingest_module, "start_pool", start_pool)
+    written = []
+
+    def kill_workers_once(outcome) -> None:
+        written.append(outcome)
+        if len(written) == 2:
+            for pid in list(pools[0]._processes):
+                os.kill(pid, signal.SIGKILL)
+
+    warc = write_warc(tmp_path / "a.warc.gz", [story(i) for i in range(10)])
+    with Store.open(tmp_path / "n.db") as s:
+        result = ingest(s, [warc], workers=2, on_outcome=kill_workers_once)
+        assert len(pools) >= 2  # the dead pool was replaced
+        assert (result.counts.new, result.counts.failed) == (10, 0)
+        assert s.db["archive_records"].count == 10
+
+
+def test_reprocess_works_on_pages_read_from_an_archive(db_path, tmp_path):
+    warc = write_warc(tmp_path / "a.warc.gz", [story(i) for i in range(3)])
+    assert run_cli("ingest", str(warc), db=db_path).returncode == 0
+    before = hashes(db_path)
+    r = run_cli("reprocess", "--json", db=db_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["failed"] == 0
+    assert hashes(db_path) == before
+
+
+def test_progress_on_a_terminal_and_none_under_cron(db_path, tmp_path):
+    import pty
+
+    warc = write_warc(tmp_path / "progress.warc.gz", [story(i) for i in range(3)])
+    quiet = run_cli("ingest", str(warc), db=db_path)
+    assert "\r" not in quiet.stderr and "/s" not in quiet.stderr  # no terminal: no bar
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsmill", "ingest", str(warc), "--db", str(tmp_path / "t.db")],
+        stderr=follower,
+        stdout=subprocess.DEVNULL,
+        env=env,
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    proc.wait(timeout=60)
+    os.close(leader)
+    text = output.decode(errors="replace")
+    assert proc.returncode == 0, text
+    assert "\r" in text and "inputs" in text and "/s" in text and "progress.warc.gz" in text
+
+
+def test_stats_count_archives(db_path, tmp_path):
+    warc = write_warc(tmp_path / "a.warc.gz", [story(i) for i in range(2)])
+    run_cli("ingest", str(warc), db=db_path)
+    r = run_cli("stats", db=db_path)
+    assert "archives:  1 done (2 records ingested)" in r.stdout
+    data = json.loads(run_cli("stats", "--json", db=db_path).stdout)
+    assert data["archives"] == {"done": 1} and data["archive_records"] == 2

@@ -377,6 +377,9 @@ def stats(as_json: bool, db_path: Path) -> None:
     click.echo(f"urls:      {data['urls']}")
     click.echo(f"sites:     {data['sites']}")
     click.echo(f"runs:      {data['runs']}")
+    if data["archives"]:
+        states = ", ".join(f"{n} {status}" for status, n in sorted(data["archives"].items()))
+        click.echo(f"archives:  {states} ({data['archive_records']} records ingested)")
     if data["template_backlog"]:
         click.echo(
             f"backlog:   {data['template_backlog']} articles to clean again for learned "

@@ -959,6 +959,10 @@ class Store:
             "words": scalar("select coalesce(sum(words), 0) from articles"),
             "runs": scalar("select count(*) from runs"),
             "template_backlog": scalar("select count(*) from template_backlog"),
+            "archives": dict(
+                self.db.execute("select status, count(*) from archives group by 1").fetchall()
+            ),
+            "archive_records": scalar("select count(*) from archive_records"),
             "first_seen": scalar("select min(first_seen) from articles"),
             "last_seen": scalar("select max(last_seen) from articles"),
             "languages": dict(
