@@ -574,8 +574,8 @@ def archive_inputs(
                 yield Input(
                     name,
                     reason="archive-seen",
-                    detail=f"read to its end in run {state['last_run']} as {state['name']}"
-                    f" ({state['records']} records)",
+                    detail=f"run {state['last_run']}, as {state['name']}, "
+                    f"{state['records']} records",
                 )
                 return
             store.start_archive(key, name=name, size=size, run_id=run_id)
