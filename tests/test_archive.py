@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -212,8 +213,26 @@ def test_archive_on_standard_input(db_path, tmp_path):
 
 
 class _Files(http.server.SimpleHTTPRequestHandler):
+    """Static files, with ``Range: bytes=N-`` (as Common Crawl's server answers it)."""
+
+    ranges: ClassVar[list[str]] = []
+
     def log_message(self, *args: object) -> None:
         pass
+
+    def do_GET(self) -> None:
+        wanted = self.headers.get("Range")
+        if not wanted:
+            return super().do_GET()
+        _Files.ranges.append(wanted)
+        path = Path(self.translate_path(self.path))
+        start = int(wanted.removeprefix("bytes=").rstrip("-"))
+        data = path.read_bytes()[start:]
+        self.send_response(206)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Range", f"bytes {start}-{start + len(data) - 1}/*")
+        self.end_headers()
+        self.wfile.write(data)
 
 
 @pytest.fixture
@@ -259,6 +278,37 @@ def test_cc_news_listing_from_a_base_url(db_path, file_server):
     r = run_cli("ingest", str(listing), "--archive-base", base, "--json", db=db_path)
     summary = json.loads(r.stdout)
     assert summary["new"] == 0 and summary["skipped"] == 2  # both archives: archive-seen
+
+
+def test_a_download_cut_short_resumes_with_a_range_request(db_path, file_server):
+    root, base = file_server
+    listing = _cc_news(root)
+    run_cli("ingest", str(listing), "--archive-base", base, db=db_path)
+    # as if the run had been killed after the first record of the second archive
+    with sqlite3.connect(db_path) as conn:
+        key, first_end = conn.execute(
+            "select r.archive, min(r.offset) from archive_records r join archives a "
+            "on a.key = r.archive where a.name like '%00002.warc.gz' group by 1"
+        ).fetchone()
+        rows = conn.execute(
+            "select offset from archive_records where archive = ? order by offset", [key]
+        ).fetchall()
+        conn.execute(
+            "delete from archive_records where archive = ? and offset > ?", [key, first_end]
+        )
+        conn.execute(
+            "update archives set status = 'partial', resume_at = ?, records = 1 where key = ?",
+            [rows[1][0], key],
+        )
+    _Files.ranges.clear()
+    r = run_cli("ingest", str(listing), "--archive-base", base, "--json", db=db_path)
+    summary = json.loads(r.stdout)
+    assert _Files.ranges == [f"bytes={rows[1][0]}-"]
+    # the finished archive is skipped; the other gives its last two records, again duplicates
+    assert (summary["inputs"], summary["skipped"], summary["duplicate"]) == (3, 1, 2)
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("select count(*) from archive_records").fetchone()[0] == 6
+        assert conn.execute("select distinct status from archives").fetchall() == [("done",)]
 
 
 def test_explain_names_the_archive_and_offset(db_path, tmp_path):
