@@ -173,9 +173,10 @@ def ingest(
     """Ingest HTML and text files, and web archives (directories are walked recursively).
 
     Web archives: WARC and ARC files (.warc, .warc.gz, .arc, .arc.gz), "-" for a WARC on
-    standard input, or a Common Crawl warc.paths listing (e.g. CC-NEWS's) with
-    --archive-base. Only HTML responses with status 200 are read; an archive that was
-    read to its end before is skipped, one that was cut short resumes.
+    standard input, or a Common Crawl warc.paths listing (e.g. CC-NEWS's: its files are
+    streamed from Common Crawl, or read from --archive-base). Only HTML responses with
+    status 200 are read; an archive read to its end before is skipped, one that was cut
+    short resumes.
 
     A file's URL is its canonical or og:url link, else its file:// URI; an archive
     record's is its WARC-Target-URI.
