@@ -1,26 +1,29 @@
-"""Kill -9 a running ``newsmill ingest`` or ``newsmill crawl`` at random moments and check
-that nothing is lost or torn.
+"""Kill -9 a running ``newsmill ingest`` (of files or of a WARC) or ``newsmill crawl`` at
+random moments and check that nothing is lost or torn.
 
 Each trial starts a run on a fresh database, kills it with SIGKILL at a random moment,
 checks the database, runs the same command again to completion and checks that the result
 equals a reference run that was never interrupted.
 
     python bench/crash.py --trials 20                 # 20 ingest + 20 crawl trials
+    python bench/crash.py --mode all --trials 20      # and 20 warc trials
     python bench/crash.py --mode crawl --trials 10 [--kill group|main|alternate]
 
-``ingest`` reads generated pages from disk; its kills land at a random moment from start-up
-to just past the end of an uninterrupted run (three in ten), or as soon as k articles are
-stored (k at random over the pages). ``crawl`` serves the same kind of pages on
+``ingest`` reads generated pages from disk; ``warc`` reads the same kind of pages from one
+WARC (gzip per record, a request and a response record per page, written with warcio).
+The kills of both land at a random moment from start-up to just past the end of an
+uninterrupted run (three in ten), or as soon as k articles are stored (k at random over
+the pages). ``crawl`` serves the same kind of pages on
 127.0.0.1 (a threaded stdlib server in this process: home page, robots.txt, a sitemap
 index, sitemaps and an RSS feed) and crawls them from the home page with politeness
 delays off; its kills land at a random moment of the start-up (a fifth of them), just
 after the server was asked for the k-th article page, or as soon as k articles are stored
 (k at random over the pages), so they spread over the crawl on any machine.
-The crawl runs in a session of its own; by default the trials take turns
-killing the whole process group (the crawler, its forkserver and extraction workers at
-once) and the crawling process alone (as the OOM killer or ``kill -9 PID`` would; the
-workers must then exit by themselves). Either way no process of the run may be left 10 s
-after the kill.
+Every run has a session of its own, and extraction workers (one per CPU, the default of
+both commands); by default the trials take turns killing the whole process group (the
+crawler or ingest, its forkserver and extraction workers at once) and the main process
+alone (as the OOM killer or ``kill -9 PID`` would; the workers must then exit by
+themselves). Either way no process of the run may be left 10 s after the kill.
 
 Checked after each kill: ``PRAGMA integrity_check`` is ok; the full-text index is in step
 with ``articles`` (FTS5 'integrity-check'); every article has a URL row and every URL row an
@@ -28,7 +31,12 @@ article; every event that names an article finds it; every article has its raw p
 process of the killed run is left. After the follow-up run: it exited 0 (for a crawl: it
 took over the lock the killed crawl left behind, and its status is ok); the ledger has no
 run left 'running' (the killed one is 'interrupted'); the set of article hashes equals the
-reference (no article lost, none extra); every input page's URL is recorded.
+reference (no article lost, none extra); every input page's URL is recorded. After a
+``warc`` follow-up, also: ``archive_records`` has one row per response record of the WARC
+(by WARC-Record-ID, none missing, none unknown); the killed run and the follow-up together
+recorded one event per record (the follow-up resumed after what the killed run had
+committed: a record read again would add an event, even when recognised as
+``already-ingested``); the ``archives`` row is ``done`` and counts each record once.
 
 The pages carry a few site lines (a newsletter line on every page, others on every 7th,
 19th, 43rd, 97th page) that newsmill learns as the site's template during the run and then
@@ -41,6 +49,7 @@ import argparse
 import contextlib
 import hashlib
 import http.server
+import io
 import json
 import os
 import random
@@ -51,12 +60,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = ("ingest", "crawl")
+MODES = ("ingest", "crawl", "warc")
+# --mode: "both" is ingest and crawl (as before warc came); "all" adds warc.
+MODE_GROUPS = {"both": ("ingest", "crawl"), "all": MODES}
 
 PARAGRAPHS = [
     "The harbour authority said crews would review the timetable again on {day}.",
@@ -106,6 +121,54 @@ def make_pages(directory: Path, count: int, rng: random.Random) -> None:
     for i in range(count):
         html = article_html(i, rng, canonical=f"https://crash.example/news/{i}")
         (directory / f"page-{i:04d}.html").write_text(html, encoding="utf-8")
+
+
+def archive_pages(count: int, rng: random.Random) -> list[tuple[str, bytes]]:
+    """``(url, html)`` of ``count`` distinct article pages for a WARC (as :func:`make_pages`
+    writes them, their canonical link their URL)."""
+    urls = [f"https://crash.example/news/{i}" for i in range(count)]
+    return [
+        (url, article_html(i, rng, canonical=url).encode("utf-8")) for i, url in enumerate(urls)
+    ]
+
+
+def write_warc(path: Path, pages: Iterable[tuple[str, bytes]]) -> list[str]:
+    """A WARC of ``(url, html)`` pages, gzip per record: a warcinfo record, then a response
+    (200, ``text/html; charset=utf-8``) and a request record per page. Returns the
+    responses' WARC-Record-IDs."""
+    ids = []
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "bench"}))
+        for url, body in pages:
+            headers = [("Content-Type", "text/html; charset=utf-8")]
+            headers.append(("Content-Length", str(len(body))))
+            date = {"WARC-Date": "2024-05-01T10:00:00Z"}
+            response = writer.create_warc_record(
+                url,
+                "response",
+                payload=io.BytesIO(body),
+                http_headers=StatusAndHeaders("200 OK", headers, protocol="HTTP/1.1"),
+                warc_headers_dict=date,
+            )
+            writer.write_record(response)
+            ids.append(response.rec_headers.get_header("WARC-Record-ID"))
+            parts = urlsplit(url)
+            request = StatusAndHeaders(
+                f"GET {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1",
+                [("Host", parts.netloc)],
+                is_http_request=True,
+            )
+            writer.write_record(
+                writer.create_warc_record(
+                    url,
+                    "request",
+                    payload=io.BytesIO(b""),
+                    http_headers=request,
+                    warc_headers_dict=date,
+                )
+            )
+    return ids
 
 
 def site_pages(count: int, rng: random.Random) -> dict[str, bytes]:
@@ -298,8 +361,17 @@ class Mode:
     command: Callable[[Path], list[str]]
     page_urls: list[str]
     takes_lock: bool
-    children: bool  # runs child processes (the crawl's extraction pool)
+    children: bool  # runs child processes (the extraction pool)
     site: Site | None = None  # a crawl's server, which counts article requests
+    archive: Archive | None = None  # a WARC ingest's file and its response records
+
+
+@dataclass(frozen=True)
+class Archive:
+    """The WARC a ``warc`` run ingests."""
+
+    path: Path
+    record_ids: frozenset[str]  # of its response records
 
 
 # Where crawl kills land, whatever the machine's speed: a random moment of the start-up
@@ -384,13 +456,66 @@ def wait_for(
 
 
 def ingest_mode(pages: Path, count: int) -> Mode:
+    # the default workers (one per CPU): an ingest extracts in a pool like a crawl
     return Mode(
         "ingest",
         lambda db: newsmill("ingest", str(pages), "--db", str(db), "-q"),
         [f"https://crash.example/news/{i}" for i in range(count)],
         takes_lock=False,
-        children=False,
+        children=True,
     )
+
+
+def warc_mode(archive: Archive, urls: list[str]) -> Mode:
+    return Mode(
+        "warc",
+        lambda db: newsmill("ingest", str(archive.path), "--db", str(db), "-q"),
+        urls,
+        takes_lock=False,
+        children=True,
+        archive=archive,
+    )
+
+
+def check_archive(db: Path, archive: Archive) -> list[str]:
+    """Problems of a WARC ingest run to its end, maybe over a kill (see the module
+    docstring): each response record recorded once, and extracted once over the runs."""
+    problems = []
+    expected = len(archive.record_ids)
+    name = str(archive.path) + "@"
+    with sqlite3.connect(db) as conn:
+        keys = [row[0] for row in conn.execute("select record_key from archive_records")]
+        events, inputs = conn.execute(
+            "select count(*), count(distinct input) from events "
+            "where substr(input, 1, length(?)) = ?",
+            [name, name],
+        ).fetchone()
+        archives = conn.execute("select status, records from archives").fetchall()
+    missing = len(archive.record_ids - set(keys))
+    unknown = len(set(keys) - archive.record_ids)
+    if len(keys) != expected or missing or unknown:
+        problems.append(
+            f"archive_records: {len(keys)} rows for {expected} response records "
+            f"({missing} missing, {unknown} unknown)"
+        )
+    if events != expected or inputs != expected:
+        problems.append(
+            f"{events} events for {expected} records ({expected - inputs} records without "
+            f"one, {events - inputs} records read again)"
+        )
+    if archives != [("done", expected)]:
+        problems.append(f"archives (status, records): {archives}, expected done, {expected}")
+    return problems
+
+
+def archive_rows(db: Path) -> int:
+    """Rows in ``archive_records`` now (0 before the schema exists)."""
+    with sqlite3.connect(db) as conn:
+        if not conn.execute(
+            "select 1 from sqlite_master where name = 'archive_records'"
+        ).fetchone():
+            return 0
+        return conn.execute("select count(*) from archive_records").fetchone()[0]
 
 
 def crawl_mode(site: Site) -> Mode:
@@ -455,8 +580,10 @@ def trial(
     stale_lock = lock.exists() and bool(lock.read_bytes().strip())
     stored_at_kill = 0
     running_at_kill = 0
+    records_at_kill = 0
     if db.exists():
         problems += check_consistency(db)
+        records_at_kill = archive_rows(db)
         with sqlite3.connect(db) as conn:
             if conn.execute("select 1 from sqlite_master where name = 'runs'").fetchone():
                 sql = "select count(*) from runs where status = 'running'"
@@ -466,6 +593,8 @@ def trial(
     follow = run_to_end(mode, db)
     after = hashes(db)
     problems += check_consistency(db)
+    if mode.archive is not None:
+        problems += check_archive(db, mode.archive)
     with sqlite3.connect(db) as conn:
         running = conn.execute("select count(*) from runs where status = 'running'").fetchone()[0]
         statuses = [r[0] for r in conn.execute("select status from runs order by id")]
@@ -487,6 +616,7 @@ def trial(
         "kill": "group" if whole_group else "main process",
         "stale_lock": stale_lock if mode.takes_lock else None,
         "stored_at_kill": stored_at_kill,
+        "archive_records_at_kill": records_at_kill if mode.archive else None,
         "statuses": statuses,
         "lost": len(reference - after),
         "duplicates": len(after - reference),
@@ -544,6 +674,8 @@ def run_mode(
     if mode.site is not None and len(mode.site.article_hits) > hits_before:
         timing.start_up = mode.site.article_hits[hits_before] - started
     reference = hashes(ref_db)
+    if mode.archive is not None and (wrong := check_archive(ref_db, mode.archive)):
+        sys.exit(f"reference {mode.name} run: {wrong}")
     if not quiet:
         start_up = f" (start-up {timing.start_up:.1f}s)" if timing.start_up else ""
         print(
@@ -560,12 +692,14 @@ def run_mode(
         if not quiet:
             r = results[-1]
             lock = " stale lock," if r["stale_lock"] else ""
+            recorded = r["archive_records_at_kill"]
+            recorded = f", {recorded} records" if recorded is not None else ""
             how = f"killed ({r['kill']})" if mode.children else "killed"
             moment = f", {r['moment']}" if r["moment"] else ""
             print(
                 f"{mode.name} trial {n + 1:2}: kill at {r['delay']:.2f}s{moment} "
                 f"({how if r['killed'] else 'had finished'},{lock} "
-                f"{r['stored_at_kill']} stored): "
+                f"{r['stored_at_kill']} stored{recorded}): "
                 f"lost {r['lost'] + r['missing_urls']}, duplicates {r['duplicates']}, "
                 f"problems {len(r['problems'])} {r['problems'] or ''}",
                 flush=True,
@@ -576,26 +710,32 @@ def run_mode(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=20, help="trials per mode")
-    parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
+    parser.add_argument(
+        "--mode",
+        choices=[*MODES, *MODE_GROUPS],
+        default="both",
+        help="ingest (files), crawl, warc (ingest of one WARC); both: ingest and crawl "
+        "(default); all: the three",
+    )
     parser.add_argument("--pages", type=int, default=400)
     parser.add_argument(
         "--kill",
         choices=["group", "main", "alternate"],
         default="alternate",
-        help="crawl trials: SIGKILL the process group, the main process alone, or each "
-        "in turn (default)",
+        help="SIGKILL the run's process group, its main process alone, or each in turn (default)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--max-delay",
         type=float,
-        help="kill at a random time up to this many seconds (default: ingest up to an "
-        "uninterrupted run's time; crawl at a random article request or in the start-up)",
+        help="kill at a random time up to this many seconds (default: ingest and warc up to "
+        "an uninterrupted run's time or once k articles are stored; crawl at a random "
+        "article request, in the start-up or once k articles are stored)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    modes = MODES if args.mode == "both" else (args.mode,)
+    modes = MODE_GROUPS.get(args.mode, (args.mode,))
     report: dict[str, dict] = {}
     results: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -605,6 +745,10 @@ def main() -> int:
                 pages = root / "pages"
                 make_pages(pages, args.pages, rng)
                 mode, site = ingest_mode(pages, args.pages), None
+            elif name == "warc":
+                warc, page_list = root / "pages.warc.gz", archive_pages(args.pages, rng)
+                archive = Archive(warc, frozenset(write_warc(warc, page_list)))
+                mode, site = warc_mode(archive, [url for url, _ in page_list]), None
             else:
                 site = Site(site_pages(args.pages, rng))
                 mode = crawl_mode(site)
