@@ -240,6 +240,27 @@ def test_clusters_do_not_depend_on_the_order_within_a_run(tmp_path):
     assert expected[content_hash(OTHER_STORY)] == content_hash(OTHER_STORY)
 
 
+@pytest.mark.parametrize("fold_at", [1, 2, 3])
+def test_folding_pending_rows_into_arrays_changes_no_cluster(tmp_path, monkeypatch, fold_at):
+    """A process folds the pending rows it added into sorted arrays every FOLD_AT
+    articles (memory): clusters, links and a removal come out as without folding."""
+    a, b, c = _bridge_texts()
+    texts = [a, WIRE, OTHER_STORY, b, TEASER, c, *list(VARIANTS.values())]
+
+    def run(name: str) -> tuple[dict, list]:
+        with Store.open(tmp_path / f"{name}.db") as store:
+            index = NearDupIndex(store.db)
+            hashes = [add(store, index, text, RUN1)[0] for text in texts]
+            index.remove(hashes[3])  # b, pending: in the arrays when folded
+            clusters = dict(store.db.execute("select hash, cluster from articles").fetchall())
+            links = store.db.execute("select * from neardup_links order by 1, 2").fetchall()
+            return clusters, links
+
+    expected = run("unfolded")
+    monkeypatch.setattr(neardup._LoadedBands, "FOLD_AT", fold_at)
+    assert run(f"folded{fold_at}") == expected
+
+
 def test_adding_again_changes_nothing(store):
     index = NearDupIndex(store.db)
     original, _ = add(store, index, WIRE)
