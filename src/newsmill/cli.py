@@ -191,8 +191,8 @@ def ingest(
     """
     from newsmill.archive import is_archive_name, is_listing_name
     from newsmill.crawl.workers import default_workers, tune_gc
+    from newsmill.ingest import file_size, iter_input_files
     from newsmill.ingest import ingest as ingest_paths
-    from newsmill.ingest import iter_input_files
 
     files = [p for p in paths if p != "-" and not Path(p).is_dir()]
     if url and (len(paths) > 1 or not files or Path(files[0]).is_dir()):
@@ -204,10 +204,11 @@ def ingest(
     if workers is None:
         workers = default_workers()
     tune_gc()
-    total = sum(_size(p) for p in iter_input_files([p for p in paths if p != "-"]))
+    total = sum(map(file_size, iter_input_files([p for p in paths if p != "-"])))
     with Store.open(db_path) as store:
         show_progress = sys.stderr.isatty() and not click.get_current_context().meta["quiet"]
-        progress = _IngestProgress(total if "-" not in paths else None, show_progress)
+        streamed = "-" in paths or any(is_listing_name(p) for p in paths)
+        progress = _IngestProgress(None if streamed else total, show_progress)
         with progress:
             result = ingest_paths(
                 store,
@@ -236,13 +237,6 @@ def ingest(
     )
     if counts.inputs and counts.failed == counts.inputs:
         sys.exit(1)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 class _IngestProgress:

@@ -446,20 +446,7 @@ class OrderedWriter:
         """Have a worker key ``source``'s lines and sketch its expected text (as a crawl's
         end-of-run backlog drain does)."""
         assert self.pool is not None
-        hint = self.hints.packed(templates.site_key(source.url, source.site))
-        try:
-            future = self.pool.submit(templates.prepare_reclean, source, hint)
-        except (RuntimeError, BrokenProcessPool):
-            return lambda: None
-
-        def result() -> PreparedReclean | None:
-            try:
-                return future.result()
-            except Exception as exc:  # the re-clean then does this work itself
-                logger.debug("preparing a re-clean failed: %r", exc)
-                return None
-
-        return result
+        return templates.prepare_reclean_in(self.pool, self.hints, source)
 
 
 def iter_inputs(
@@ -502,7 +489,18 @@ def iter_inputs(
                     on_input=on_input,
                 )
             else:
-                yield file_input(store, found, url=url, max_bytes=max_bytes)
+                item = file_input(store, found, url=url, max_bytes=max_bytes)
+                if on_input:
+                    on_input(str(found), file_size(found))
+                yield item
+
+
+def file_size(path: Path) -> int:
+    """Bytes of ``path`` on disk (0 when it cannot be read), for progress displays."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def file_input(store: Store, path: Path, *, url: str | None, max_bytes: int) -> Input:

@@ -33,6 +33,7 @@ How it works:
 from __future__ import annotations
 
 import bisect
+import concurrent.futures
 import datetime as dt
 import functools
 import hashlib
@@ -42,6 +43,7 @@ import re
 import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -771,3 +773,26 @@ class TemplateHints:
             known.clear()
         known |= new
         self._packed.pop(site, None)
+
+
+def prepare_reclean_in(
+    pool: concurrent.futures.Executor, hints: TemplateHints, source: Article
+) -> Callable[[], PreparedReclean | None]:
+    """Start :func:`prepare_reclean` of ``source`` in ``pool`` (a crawl's or an ingest's
+    extraction workers), with its site's template lines as ``hints`` knows them; return a
+    function that waits for the result, None if it failed (the re-clean then does this
+    work itself)."""
+    hint = hints.packed(site_key(source.url, source.site))
+    try:
+        future = pool.submit(prepare_reclean, source, hint)
+    except (RuntimeError, BrokenProcessPool):
+        return lambda: None
+
+    def result() -> PreparedReclean | None:
+        try:
+            return future.result()
+        except Exception as exc:
+            logger.debug("preparing a re-clean failed: %r", exc)
+            return None
+
+    return result

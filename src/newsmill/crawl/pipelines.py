@@ -192,20 +192,7 @@ class NewsmillPipeline:
         become (its site's template lines as the workers know them,
         :class:`newsmill.templates.TemplateHints`)."""
         assert self._pool is not None
-        hint = self._hints.packed(templates.site_key(source.url, source.site))
-        try:
-            future = self._pool.submit(templates.prepare_reclean, source, hint)
-        except (RuntimeError, BrokenProcessPool):
-            return lambda: None
-
-        def result() -> PreparedReclean | None:
-            try:
-                return future.result()
-            except Exception as exc:  # the re-clean then does this work itself
-                logger.debug("preparing a re-clean failed: %r", exc)
-                return None
-
-        return result
+        return templates.prepare_reclean_in(self._pool, self._hints, source)
 
     async def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
