@@ -411,6 +411,39 @@ def test_the_backlog_cleans_each_early_article_once_to_the_same_texts(tmp_path):
         assert store.consistency_problems() == []
 
 
+def test_a_drain_prepares_a_bounded_window_ahead_and_gives_the_same_texts(tmp_path, monkeypatch):
+    """The workers prepare at most PREPARE_AHEAD articles ahead of the one written (memory),
+    and what they prepare gives the texts a drain without them gives."""
+    monkeypatch.setattr(templates, "PREPARE_AHEAD", 2)
+    with Store.open(tmp_path / "plain.db") as plain:
+        run = _process_texts(plain, 9, defer=True)
+        templates.drain_backlog(plain, run_id=run)
+        expected = _texts(plain)
+    outstanding: list[str] = []
+    most = 0
+
+    def prepare(source):
+        nonlocal most
+        outstanding.append(source.hash)
+        most = max(most, len(outstanding))
+        result = templates.prepare_reclean(source, b"")
+
+        def wait():
+            outstanding.remove(source.hash)
+            return result
+
+        return wait
+
+    with Store.open(tmp_path / "prepared.db") as store:
+        run = _process_texts(store, 9, defer=True)
+        queued = len(store.backlog())
+        assert queued > 2
+        templates.drain_backlog(store, run_id=run, prepare=prepare)
+        assert most == 2 and outstanding == []
+        assert _texts(store) == expected
+        assert store.consistency_problems() == []
+
+
 def test_a_page_with_a_queued_articles_source_is_still_a_duplicate(tmp_path):
     paths = write_site(tmp_path / "site", 8)
     with Store.open(tmp_path / "news.db") as store:

@@ -571,6 +571,16 @@ def backfill(
 BACKLOG_MAX_SECONDS = 300.0
 
 
+# Backlog articles prepared ahead by the workers during a drain. Each result holds the
+# article's line keys and sketch (tens of KB): preparing a whole batch of 1,000 at once
+# raised an ingest's peak memory by ~40 MB at its end (6,000 records, 891 queued).
+PREPARE_AHEAD = 32
+
+
+def _nothing() -> PreparedReclean | None:
+    return None
+
+
 def drain_backlog(
     store: Store,
     *,
@@ -600,12 +610,15 @@ def drain_backlog(
         if left is not None:
             left -= len(batch)
         ahead: dict[str, Callable[[], PreparedReclean | None]] = {}
-        if prepare is not None:
-            for article_hash in batch:
-                found = stored_source(store, article_hash)
-                if found is not None:
-                    ahead[article_hash] = prepare(found[0])
+        upcoming = iter(batch)
         for article_hash in batch:
+            # the workers prepare the next PREPARE_AHEAD articles while this one is written
+            while prepare is not None and len(ahead) < PREPARE_AHEAD:
+                following = next(upcoming, None)
+                if following is None:
+                    break
+                found = stored_source(store, following)
+                ahead[following] = prepare(found[0]) if found is not None else _nothing
             wait = ahead.pop(article_hash, None)
             with write():
                 store.unqueue(article_hash)
