@@ -132,6 +132,18 @@ def test_charset_from_the_http_headers(store, tmp_path):
     assert "smörgås" in stored and "\ufffd" not in stored
 
 
+def test_a_default_latin1_header_does_not_beat_the_pages_own_charset():
+    from newsmill.extract import decode_html
+
+    text = "Городской совет утвердил бюджет"
+    page = f'<html><head><meta charset="windows-1251"></head><p>{text}</p>'.encode("cp1251")
+    assert text in decode_html(page, "ISO-8859-1")
+    assert text in decode_html(page, "windows-1251")
+    # a header naming a real charset beats a page that says nothing
+    latin = "Kaféet vid torget".encode("iso-8859-1")
+    assert decode_html(b"<p>" + latin, "iso-8859-1") == "<p>Kaféet vid torget"
+
+
 def test_arc_files_are_read_too(store, tmp_path):
     pages = [(s.url, s.body) for s in (story(0), story(1))]
     arc = write_arc(tmp_path / "old.arc.gz", pages)

@@ -149,6 +149,9 @@ def is_binary(data: bytes) -> bool:
     return controls > 0.05 * max(len(sample), 1)
 
 
+_DEFAULT_HEADER_CHARSETS = {"iso8859-1", "cp1252", "ascii"}
+
+
 def _charset_name(name: str | None) -> str | None:
     try:
         return codecs.lookup(name.strip(" \"'")).name if name else None
@@ -180,7 +183,8 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
 
     Order: a byte-order mark; UTF-8 (strict: when the bytes are valid UTF-8 they almost
     surely are UTF-8, whatever the page declares); the charset of the HTTP Content-Type
-    header (``http_charset``), then the one the page declares (both strict); charset
+    header (``http_charset``), then the one the page declares (both strict; the page's
+    first when the header says Latin-1, many servers' default); charset
     detection (charset_normalizer); finally UTF-8 with replacement characters. Never raises.
     """
     if not data:
@@ -192,7 +196,11 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    for declared in (_charset_name(http_charset), _declared_charset(data)):
+    header, page = _charset_name(http_charset), _declared_charset(data)
+    # Servers send "ISO-8859-1" (and its kin) by default, whatever the page is in; a page
+    # that names another charset itself knows better (a Latin-1 decode never fails).
+    order = (page, header) if page and header in _DEFAULT_HEADER_CHARSETS else (header, page)
+    for declared in order:
         if declared and declared != "utf-8":
             try:
                 return data.decode(declared)
