@@ -359,8 +359,13 @@ def test_chunked_and_gzipped_responses_are_recorded_consistently(crawled):
         assert http_headers.get_header("Content-Length") == str(len(record["raw"]))
         assert http_headers.get_header("Content-Encoding") == headers.get("Content-Encoding")
         if path.endswith("photo-story"):
-            assert record["headers"]["WARC-Truncated"] == "unspecified"
-            assert 4096 <= len(record["raw"]) < len(sent) and sent.startswith(record["raw"])
+            # the crawl stops an image after its first 4 KB; on loopback the whole body may
+            # be in by then: either way the record says truthfully what it holds
+            assert len(record["raw"]) >= 4096 and sent.startswith(record["raw"])
+            if len(record["raw"]) < len(sent):
+                assert record["headers"]["WARC-Truncated"] == "unspecified"
+            else:
+                assert "WARC-Truncated" not in record["headers"]
         else:
             assert record["raw"] == sent  # de-chunked, still gzip-encoded
             assert record["decoded"] == c.plain[path]  # what the pipeline saw
