@@ -516,12 +516,13 @@ def test_a_worker_that_dies_costs_no_input(tmp_path, monkeypatch):
             for pid in list(pools[0]._processes):
                 os.kill(pid, signal.SIGKILL)
 
-    warc = write_warc(tmp_path / "a.warc.gz", [story(i) for i in range(10)])
+    # 30 records: more than the 8 in flight, so some are handed out after the kill
+    warc = write_warc(tmp_path / "a.warc.gz", [story(i) for i in range(30)])
     with Store.open(tmp_path / "n.db") as s:
         result = ingest(s, [warc], workers=2, on_outcome=kill_workers_once)
         assert len(pools) >= 2  # the dead pool was replaced
-        assert (result.counts.new, result.counts.failed) == (10, 0)
-        assert s.db["archive_records"].count == 10
+        assert (result.counts.new, result.counts.failed) == (30, 0)
+        assert s.db["archive_records"].count == 30
 
 
 def test_reprocess_works_on_pages_read_from_an_archive(db_path, tmp_path):

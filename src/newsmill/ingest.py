@@ -346,11 +346,30 @@ class OrderedWriter:
             self.pool = None
 
     def _submit(self, doc: Document) -> concurrent.futures.Future[Analysis] | None:
+        """Hand ``doc`` to the pool; a pool found broken (a worker died since the last
+        result) is replaced first, and what it held is handed to the new one."""
         assert self.pool is not None
         try:
             return self.pool.submit(analyze, doc)
-        except (RuntimeError, BrokenProcessPool):
-            return None  # analysed in this process when its turn comes
+        except BrokenProcessPool:
+            logger.error("an extraction worker died; restarting the pool")
+            self._replace_pool()
+            self._resubmit_queue()
+            return self._try_submit(doc)
+        except RuntimeError:
+            return None  # shut down: analysed in this process when its turn comes
+
+    def _try_submit(self, doc: Document) -> concurrent.futures.Future[Analysis] | None:
+        assert self.pool is not None
+        try:
+            return self.pool.submit(analyze, doc)
+        except RuntimeError:  # BrokenProcessPool too: analysed in this process
+            return None
+
+    def _resubmit_queue(self) -> None:
+        self.queue = collections.deque(
+            (item, d, self._try_submit(d) if d is not None else None) for item, d, _ in self.queue
+        )
 
     def _analysis(self, doc: Document, future: Any) -> Analysis:
         if future is None:
@@ -363,7 +382,7 @@ class OrderedWriter:
         # flight: a new pool, every queued document again, and this one once more alone.
         logger.error("an extraction worker died; restarting the pool")
         self._replace_pool()
-        future = self._submit(doc)
+        future = self._try_submit(doc)
         try:
             return future.result() if future is not None else analyze(doc)
         except BrokenProcessPool:
@@ -371,9 +390,7 @@ class OrderedWriter:
             self._replace_pool()
             return Analysis(None, "worker-crashed", "the extraction process died")
         finally:
-            self.queue = collections.deque(
-                (item, d, self._submit(d) if d is not None else None) for item, d, _ in self.queue
-            )
+            self._resubmit_queue()
 
     def _replace_pool(self) -> None:
         if self.pool is not None:
