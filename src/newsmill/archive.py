@@ -20,7 +20,7 @@ import io
 import stat
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -136,15 +136,13 @@ def read_archive(
             return
         if item is not None:
             if item.reason is None and _truncated(record):
-                item = ArchiveRecord(
-                    offset,
-                    end,
-                    item.record_id,
-                    item.uri,
+                item = replace(
+                    item,
+                    doc=None,
                     reason="archive-truncated",
                     detail="the record ends before its Content-Length",
                 )
-            yield _with_end(item, end)
+            yield replace(item, end=end)
         elif _truncated(record):
             yield ArchiveRecord(
                 offset,
@@ -227,12 +225,6 @@ def _read_record(
         last_modified=http.get_header("Last-Modified"),
     )
     return ArchiveRecord(**base, doc=doc)
-
-
-def _with_end(item: ArchiveRecord, end: int) -> ArchiveRecord:
-    return ArchiveRecord(
-        item.offset, end, item.record_id, item.uri, item.doc, item.reason, item.detail, item.error
-    )
 
 
 def _truncated(record: Any) -> bool:
