@@ -37,6 +37,7 @@ from newsmill.archive import (
     read_archive,
     read_listing,
 )
+from newsmill.crawl.workers import IN_FLIGHT_PER_WORKER, start_pool
 from newsmill.pipeline import (
     Analysis,
     Document,
@@ -270,20 +271,6 @@ def ingest(
     return IngestResult(run_id, counts, time.monotonic() - started, "ok", outcomes)
 
 
-def start_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    """The crawl's extraction pool, its workers started in the background."""
-    from newsmill.crawl.workers import make_pool, start_workers
-
-    pool = make_pool(workers)
-    start_workers(pool, workers)
-    return pool
-
-
-# Documents handed to the workers ahead of the one being written, per worker: enough to
-# keep them busy while this process reads and writes, few enough to bound memory.
-IN_FLIGHT_PER_WORKER = 4
-
-
 class OrderedWriter:
     """Writes inputs' outcomes in input order, one savepoint each, in commit groups (as a
     crawl does), while up to ``IN_FLIGHT_PER_WORKER`` documents per worker are analysed
@@ -318,7 +305,7 @@ class OrderedWriter:
         if doc is not None and self.workers > 0:
             if self.pool is None:
                 self.pool = start_pool(self.workers)
-            if doc.url and not doc.url.startswith("file:"):
+            if doc.fetched:
                 doc = replace(doc, template_hint=self.hints.packed(templates.site_key(doc.url)))
             future = self._submit(doc)
         self.queue.append((item, doc, future))
@@ -402,7 +389,7 @@ class OrderedWriter:
         analysis = None
         if doc is not None:
             analysis = self._analysis(doc, future)
-            if doc.url and not doc.url.startswith("file:"):
+            if doc.fetched:
                 analysis = trusted_canonical(doc, analysis)
         with self.group.write():
             if doc is not None and analysis is not None:

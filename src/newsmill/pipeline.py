@@ -60,6 +60,11 @@ class Document:
     # will most likely keep. Only a hint: record() sketches the text itself when it differs.
     template_hint: bytes = b""
 
+    @property
+    def fetched(self) -> bool:
+        """Whether the document came from a server (its URL is not a ``file:`` one)."""
+        return bool(self.url) and not (self.url or "").startswith("file:")
+
 
 @dataclass(frozen=True, slots=True)
 class Prepared:

@@ -37,7 +37,7 @@ from scrapy.exceptions import NotConfigured
 
 from newsmill import templates
 from newsmill.crawl.state import CrawlRun
-from newsmill.crawl.workers import default_workers, make_pool, take_pool
+from newsmill.crawl.workers import IN_FLIGHT_PER_WORKER, default_workers, make_pool, take_pool
 from newsmill.pipeline import Analysis, Document, analyze, record, trusted_canonical
 from newsmill.store import DEFAULT_DB_PATH, CommitGroup, Store, utcnow
 from newsmill.urls import normalize_url
@@ -52,9 +52,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Pages queued per worker. Enough to keep every worker busy while the reactor hands out
-# the next page; small enough that memory stays bounded (a median news page is ~110 KB).
-IN_FLIGHT_PER_WORKER = 4
 # The template backlog during a crawl (newsmill.templates.drain_backlog). An article waits
 # there this long before it is cleaned again, so the lines its site learns one after
 # another in the meantime (a new site's first pages cross a 3-article line, then a

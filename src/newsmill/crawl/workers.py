@@ -68,6 +68,19 @@ def make_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     )
 
 
+# Pages handed to the workers per worker, ahead of the one being stored (a crawl's pipeline,
+# an ingest): enough to keep every worker busy while the writing process hands out the next
+# page; small enough that memory stays bounded (a median news page is ~110 KB).
+IN_FLIGHT_PER_WORKER = 4
+
+
+def start_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """A new pool of ``workers`` extraction processes, started in the background."""
+    pool = make_pool(workers)
+    start_workers(pool, workers)
+    return pool
+
+
 def default_workers() -> int:
     """One extraction process per CPU this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
@@ -106,9 +119,7 @@ def take_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
         if count == workers:
             return pool
         pool.shutdown(wait=False, cancel_futures=True)
-    pool = make_pool(workers)
-    start_workers(pool, workers)
-    return pool
+    return start_pool(workers)
 
 
 def discard_early_pool() -> None:
