@@ -203,24 +203,21 @@ def test_an_interrupted_archive_resumes_after_its_last_written_record(store, tmp
 
 def test_archive_on_standard_input(db_path, tmp_path):
     warc = write_warc(tmp_path / "a.warc.gz", [story(i) for i in range(2)])
-    with open(warc, "rb") as stdin:
-        r = subprocess.run(
-            [sys.executable, "-m", "newsmill", "ingest", "-", "--db", str(db_path)],
-            stdin=stdin,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "NEWSMILL_DB": str(db_path)},
-        )
+
+    def ingest_stdin() -> subprocess.CompletedProcess[str]:
+        with open(warc, "rb") as stdin:
+            return subprocess.run(
+                [sys.executable, "-m", "newsmill", "ingest", "-", "--db", str(db_path)],
+                stdin=stdin,
+                capture_output=True,
+                text=True,
+            )
+
+    r = ingest_stdin()
     assert r.returncode == 0, r.stderr
     assert "2 new" in r.stderr
     # a stream is recognised by its record ids
-    with open(warc, "rb") as stdin:
-        r = subprocess.run(
-            [sys.executable, "-m", "newsmill", "ingest", "-", "--db", str(db_path)],
-            stdin=stdin,
-            capture_output=True,
-            text=True,
-        )
+    r = ingest_stdin()
     assert "0 new" in r.stderr and "2 skipped" in r.stderr
 
 
