@@ -94,7 +94,18 @@ def read_archive(
 ) -> Iterator[ArchiveRecord]:
     """The response records of the archive ``stream`` (positioned at ``start``, a record
     boundary), in order. ``name`` is what inputs are called (``name@offset``)."""
-    arc = _is_arc(stream)
+    head = _head(stream)
+    known = len(head) >= len(b"filedesc://")  # a pipe may not have given enough yet
+    if start == 0 and known and not head.startswith((b"WARC/", b"filedesc://")):
+        # warcio takes some garbage for a record of its own (a few in a hundred files of
+        # random bytes), so what the file starts with decides
+        yield ArchiveRecord(
+            0, 0, reason="not-an-archive", detail=f"starts with {head[:20]!r}", error=True
+        )
+        return
+    # warcio gives ARC records made-up, random WARC-Record-IDs, which must not be taken
+    # for their identity
+    arc = known and not head.startswith(b"WARC/")
     records = ArchiveIterator(stream, arc2warc=True)
     shift = start - records.offset  # a stream that cannot tell() counts from 0
     first = True
@@ -154,20 +165,20 @@ def read_archive(
             return
 
 
-def _is_arc(stream: IO[bytes]) -> bool:
-    """Whether the record at the stream's position is an ARC record: warcio gives ARC
-    records made-up, random WARC-Record-IDs, which must not be taken for their identity."""
+def _head(stream: IO[bytes]) -> bytes:
+    """The first bytes of the record at the stream's position (through a gzip member),
+    without consuming them; empty when the stream can't tell."""
     peek = getattr(stream, "peek", None)
     try:
         head = peek(4096)[:4096] if peek is not None else b""
     except (OSError, ValueError):
-        return False
+        return b""
     if head[:2] == b"\x1f\x8b":
         try:
             head = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(head, 64)
         except zlib.error:
-            return False
-    return bool(head) and not head.lstrip().startswith(b"WARC/")
+            return b"\x1f\x8b"  # not gzip after all: not an archive either
+    return head.lstrip()
 
 
 def _read_record(
