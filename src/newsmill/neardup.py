@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -257,10 +256,12 @@ class BloomFilter:
 
     def contains_many(self, keys: Sequence[int]) -> list[bool]:
         """``[key in self for key in keys]``, vectorized."""
+        return self.contains_array(keys).tolist() if len(keys) else []
+
+    def contains_array(self, keys: Any) -> Any:
+        """A numpy bool array: which of ``keys`` (a sequence or an int64 array) may be in."""
         import numpy as np
 
-        if not len(keys):
-            return []
         values = np.asarray(keys, dtype=np.int64).view(np.uint64)
         arr = np.frombuffer(self.data, dtype=np.uint8)
         found = np.ones(len(values), dtype=bool)
@@ -269,7 +270,7 @@ class BloomFilter:
                 pos = ((values * np.uint64(m)) >> np.uint64(11)) % np.uint64(self.nbits)
                 bits = arr[(pos >> np.uint64(3)).astype(np.int64)] >> (pos & np.uint64(7))
                 found &= (bits & 1).astype(bool)
-        return found.tolist()
+        return found
 
     def add_many(self, keys: Sequence[int]) -> None:
         """Add many keys at once (vectorized: a rebuild adds millions)."""
@@ -1047,37 +1048,38 @@ class NearDupIndex:
 
     def merge_pending(self) -> int:
         """Move the pending band rows into the indexed table, in key order. Returns how many
-        articles' rows moved. Runs by itself every :data:`MERGE_AT` articles."""
+        articles' rows moved. Runs by itself every :data:`MERGE_AT` articles.
+
+        The rows go from the in-memory arrays to SQLite a slice at a time, and the articles'
+        rows from a cursor: at MERGE_AT articles, lists of them (400,000 key-doc tuples) were
+        ~80 MB of a long ingest's peak memory."""
         with atomic(self.db.conn):
             bands = self._sync()
-            rows = bands.rows()
-            if not rows:
+            keys, docs = bands.rows()
+            if not len(keys):
                 return 0
             self.db.conn.executemany(
-                "insert or ignore into neardup_bands (key, doc) values (?, ?)", rows
+                "insert or ignore into neardup_bands (key, doc) values (?, ?)",
+                _pairs(keys, docs),
             )
             # Pending rows of stores made before they carried the hash have a docs row.
-            docs = self.db.execute(
-                "select doc, hash, shingles from neardup_pending where hash is not null "
-                "order by hash"
-            ).fetchall()
+            merged_hashes: list[int] = []
             self.db.conn.executemany(
-                "insert into neardup_docs (id, hash, shingles) values (?, ?, ?)", docs
+                "insert into neardup_docs (id, hash, shingles) values (?, ?, ?)",
+                _noting_doc_keys(
+                    self.db.conn.execute(
+                        "select doc, hash, shingles from neardup_pending "
+                        "where hash is not null order by hash"
+                    ),
+                    merged_hashes,
+                ),
             )
             bloom = bands.filter
-            if bloom.keys + len(rows) + len(docs) > bloom.capacity:
+            if bloom.keys + len(keys) + len(merged_hashes) > bloom.capacity:
                 self.db.execute("delete from neardup_meta where key = 'filter'")
                 bloom = self._build_filter()
             else:
-                # A key is shared when the table may hold it already (the filter says so,
-                # or a false positive: a needless mark) or two pending articles have it.
-                keys = [key for key, _ in rows]
-                there = bloom.contains_many(keys)
-                shared = {key for key, t in zip(keys, there, strict=True) if t}
-                shared.update(a for a, b in itertools.pairwise(keys) if a == b)
-                bloom.add_many(
-                    keys + [shared_key(key) for key in shared] + [doc_key(h) for _, h, _ in docs]
-                )
+                bloom.add_many(_with_shared_marks(bloom, keys, merged_hashes))
                 self._save_filter(bloom)
             self.db.execute("delete from neardup_pending")
             moved = len(bands)
@@ -1492,16 +1494,17 @@ class _LoadedBands:
                     found[doc] = found.get(doc, 0) + 1
         return found
 
-    def rows(self) -> list[tuple[int, int]]:
-        """Every pending (key, doc), sorted."""
-        rows = [
-            (key, doc)
-            for key, doc in zip(self.base_keys.tolist(), self.base_docs.tolist(), strict=True)
-            if doc not in self.removed
-        ]
-        rows += [(key, doc) for doc, keys in self.recent_docs.items() for key in keys]
-        rows.sort()
-        return rows
+    def rows(self) -> tuple[Any, Any]:
+        """Every pending row as two numpy arrays (keys, docs), sorted by key."""
+        import numpy as np
+
+        if self.recent_docs:
+            self._fold()
+        keys, docs = self.base_keys, self.base_docs
+        if self.removed:
+            kept = ~np.isin(docs, np.fromiter(self.removed, dtype=np.int64))
+            keys, docs = keys[kept], docs[kept]
+        return keys, docs
 
     def remove_pending(self, doc: int) -> None:
         if doc in self.base_doc_set:
@@ -1529,6 +1532,37 @@ class _LoadedBands:
         self.upto = max(self.upto, doc)
         if len(self.recent_docs) >= self.FOLD_AT:
             self._fold()
+
+
+# Rows handed to executemany a slice at a time (a slice's Python ints are ~4 MB).
+_MERGE_SLICE = 50_000
+
+
+def _pairs(keys: Any, docs: Any) -> Iterator[tuple[int, int]]:
+    """``(key, doc)`` rows of two numpy arrays, converted a slice at a time."""
+    for start in range(0, len(keys), _MERGE_SLICE):
+        end = start + _MERGE_SLICE
+        yield from zip(keys[start:end].tolist(), docs[start:end].tolist(), strict=True)
+
+
+def _noting_doc_keys(
+    rows: Iterable[tuple[int, str, int]], doc_keys: list[int]
+) -> Iterator[tuple[int, str, int]]:
+    """``rows`` (doc, hash, shingles) as they are, noting each hash's filter key."""
+    for row in rows:
+        doc_keys.append(doc_key(row[1]))
+        yield row
+
+
+def _with_shared_marks(bloom: BloomFilter, keys: Any, doc_keys: list[int]) -> Any:
+    """What a merge adds to the filter: the pending ``keys`` (a sorted numpy array), the
+    shared marks of those the table may hold already (the filter says so, or a false
+    positive: a needless mark) or two pending articles hold, and the articles' ``doc_keys``."""
+    import numpy as np
+
+    shared = np.union1d(keys[bloom.contains_array(keys)], keys[1:][keys[1:] == keys[:-1]])
+    marks = shared ^ np.int64(_SHARED_TAG)  # shared_key, vectorized
+    return np.concatenate([keys, marks, np.asarray(doc_keys, dtype=np.int64)])
 
 
 def _pack(keys: Sequence[int]) -> bytes:
