@@ -391,6 +391,24 @@ def test_broken_chunked_encoding_is_a_recorded_skip(db_path, tmp_path):
     assert [e["reason"] for e in skipped] == ["bad-chunked-encoding"]
 
 
+def test_a_cut_off_body_is_a_recorded_skip_not_a_short_article(db_path, tmp_path):
+    """A gzip body that ends mid-stream, and a record the crawler marked WARC-Truncated:
+    what survives of either would otherwise be stored as the whole article."""
+    good = story(0)
+    cut_gzip = story(1)
+    cut_gzip.body = gzipped(cut_gzip.body)[:-300]
+    cut_gzip.headers = [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
+    marked = story(2)
+    marked.warc_headers = {"WARC-Truncated": "length"}
+    r = _ingest_cli(db_path, write_warc(tmp_path / "cut.warc.gz", [good, cut_gzip, marked]))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["new"] == 1
+    skipped = {e["reason"]: e["detail"] for e in events(db_path) if e["outcome"] == "skipped"}
+    assert set(skipped) == {"bad-content-encoding", "payload-truncated"}
+    assert "mid-stream" in skipped["bad-content-encoding"]
+    assert skipped["payload-truncated"] == "length"
+
+
 def test_a_record_over_max_size_is_skipped_without_reading_it_into_memory(db_path, tmp_path):
     big = story(1)
     big.body = big.body.replace(

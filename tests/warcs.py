@@ -25,6 +25,7 @@ class Response:
     date: str = "2026-11-20T08:30:00Z"
     kind: str = "response"  # or "revisit", "resource", ...
     with_request: bool = True
+    warc_headers: dict[str, str] = field(default_factory=dict)  # more WARC headers
 
 
 def write_warc(path: Path, responses: Iterable[Response], *, gzip_records: bool = True) -> Path:
@@ -51,7 +52,7 @@ def write_warc(path: Path, responses: Iterable[Response], *, gzip_records: bool 
 
 def response_record(writer: WARCWriter, item: Response):
     http = StatusAndHeaders(item.status, list(item.headers), protocol="HTTP/1.1")
-    warc_headers = {"WARC-Date": item.date}
+    warc_headers = {"WARC-Date": item.date, **item.warc_headers}
     if item.kind == "revisit":
         warc_headers["WARC-Profile"] = (
             "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"

@@ -211,6 +211,11 @@ def _read_record(
     mime = ctype.split(";", 1)[0].strip().lower()
     if mime and mime not in HTML_TYPES:
         return ArchiveRecord(**base, reason="not-html", detail=mime)
+    cut = headers.get_header("WARC-Truncated")
+    if cut:
+        # The crawler stored only part of the payload (Common Crawl cuts at 1 MiB): what
+        # survives would be stored as the whole article.
+        return ArchiveRecord(**base, reason="payload-truncated", detail=cut)
     if record.length is not None and record.length > max_bytes + 65536:
         return ArchiveRecord(
             **base, reason="too-large", detail=f"{record.length} bytes > limit of {max_bytes}"
@@ -331,6 +336,12 @@ def decompress(data: bytes, encoding: str, *, max_bytes: int) -> bytes:
                 wbits = -zlib.MAX_WBITS  # raw deflate, as some servers send it
             decompressor = zlib.decompressobj(wbits=wbits)
             out = decompressor.decompress(data, max_bytes + 1)
+            if len(out) <= max_bytes and not decompressor.eof:
+                # A cut-off body would be stored as a cut-off article, silently.
+                raise BodyError(
+                    "bad-content-encoding",
+                    f"{encoding}: the body ends mid-stream ({len(out)} bytes decompressed)",
+                )
         elif encoding == "br":
             import brotli  # type: ignore[import-not-found]
 
