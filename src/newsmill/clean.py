@@ -45,6 +45,12 @@ _WORD = re.compile(r"\w+")
 # numeric dates and times: 2019-11-19, 05/10/2018, 19.11.2019, 15:24, 11:28:02, 20th
 _NUMERIC_DATE = re.compile(r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b")
 _NUMERIC = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b|\b\d{1,4}(?:st|nd|rd|th|er|º|ª)?\b")
+# CJK dates, and times after them: 2024年1月5日, 1月5日, 2018년 8월 25일, 10時30分 (digits run
+# into the characters, so the word-bounded patterns above do not see them)
+_CJK_DATE = re.compile(
+    r"(?:\d{2,4}\s*[年년]\s*)?\d{1,2}\s*[月월]\s*\d{1,2}\s*[日일号號]|\d{2,4}\s*[年년]\s*\d{1,2}\s*[月월]"
+)
+_CJK_TIME = re.compile(r"\d{1,2}\s*[時时시]\s*(?:\d{1,2}\s*[分분])?")
 _ALPHA = re.compile(r"[^\W\d_]+(?:\.[^\W\d_]+)*", re.UNICODE)
 
 
@@ -166,8 +172,11 @@ def is_date_line(line: str, rules: RuleSet) -> bool:
     low = line.casefold()
     if len(low) > 80:
         return False
-    has_numeric_date = bool(_NUMERIC_DATE.search(low))
-    rest = _NUMERIC_DATE.sub(" ", low)
+    rest, cjk_dates = _CJK_DATE.subn(" ", low)
+    if cjk_dates:
+        rest = _CJK_TIME.sub(" ", rest)
+    has_numeric_date = bool(cjk_dates) or bool(_NUMERIC_DATE.search(rest))
+    rest = _NUMERIC_DATE.sub(" ", rest)
     has_time = ":" in rest and bool(re.search(r"\d:\d\d", rest))
     rest, numbers = _NUMERIC.subn(" ", rest)
     if not (has_numeric_date or numbers):
