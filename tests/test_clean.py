@@ -239,6 +239,9 @@ def test_french_spanish_and_italian_in_body_boilerplate_goes():
         "Descarga nuestra app para iOS y Android": "app-prompt-intl",
         "Condividi su Facebook Twitter": "share-bar-intl",
         "Con información de EFE": "agency-line",
+        "Síguenos en Instagram": "follow-us-intl",
+        "Article réservé aux abonnés": "subscriber-label-intl",
+        "Ascolta l'articolo": "page-tool-intl",
     }
     for line, rule in cases.items():
         assert removed(lines(STORY[0], line, STORY[1])) == {line: rule}, line
@@ -292,6 +295,7 @@ def test_japanese_and_chinese_boilerplate_goes():
         story_zh[0],
         "图片来源：视觉中国",
         story_zh[1],
+        "（完）",
         "（责任编辑：王五）",
         "相关新闻",
         "北京今年首场降雪到来",
