@@ -184,6 +184,169 @@ def test_is_date_line():
         assert not is_date_line(text, default_rules()), text
 
 
+# ----------------------------------------------------------------------------- other languages
+
+GERMAN = [
+    "Der Stadtrat hat am Dienstag beschlossen, das Straßenbahnnetz um zwei neue Linien zu "
+    "erweitern, ein Plan, der nach Angaben der Verwaltung rund 60 Millionen Euro kosten soll.",
+    "Anwohner hatten seit 2018 für die Verlängerung gekämpft, weil die Siedlungen am östlichen "
+    "Stadtrand von Arbeitsplätzen, Schulen und Krankenhäusern abgeschnitten seien.",
+    "„Das ist die größte Investition in den Nahverkehr seit einer Generation“, sagte die "
+    "Oberbürgermeisterin Ines Aldecott nach der Abstimmung vor Journalisten.",
+]
+
+
+def test_a_german_article_loses_its_boilerplate_and_nothing_else():
+    text = lines(
+        "Startseite > Politik > Regional",
+        "Aktualisiert am 5. März 2026, 14:30 Uhr",
+        "Lesezeit: 3 Min.",
+        GERMAN[0],
+        "Foto: dpa/Michael Kappeler",
+        "Anzeige",
+        GERMAN[1],
+        "Lesen Sie auch: Bahn erhöht die Preise im Dezember",
+        GERMAN[2],
+        "(dpa)",
+        "Mehr zum Thema",
+        "Streik legt Flughafen lahm",
+        "Neue Regeln für E-Scooter",
+        "Artikel teilen",
+        "Kommentare (12)",
+        "© dpa-infocom, dpa:260305-99-123456/3",
+    )
+    result = clean_lines(text)
+    assert result.text == "\n".join(GERMAN)
+    rules = {r.text: r.rule for r in result.removed}
+    assert rules["Foto: dpa/Michael Kappeler"] == "photo-credit-intl"
+    assert rules["Lesen Sie auch: Bahn erhöht die Preise im Dezember"] == "related-link"
+    assert rules["Aktualisiert am 5. März 2026, 14:30 Uhr"] == "date-line"
+    assert rules["(dpa)"] == "agency-line"
+
+
+def test_french_spanish_and_italian_in_body_boilerplate_goes():
+    cases = {
+        "Lire aussi : La réforme des retraites devant le Conseil constitutionnel": (
+            "related-link-intl"
+        ),
+        "Te puede interesar: Así será el tiempo este fin de semana": "related-link-intl",
+        "Crédit photo : Jean Dupont / Le Monde": "photo-credit-intl",
+        "Imagen: EFE": "photo-credit-intl",
+        "Publicité": "advertisement-intl",
+        "La suite après cette publicité": "advertisement-intl",
+        "4 min de lecture": "read-time-intl",
+        "Abonnez-vous à notre newsletter": "newsletter-prompt-intl",
+        "Descarga nuestra app para iOS y Android": "app-prompt-intl",
+        "Condividi su Facebook Twitter": "share-bar-intl",
+        "Con información de EFE": "agency-line",
+        "Síguenos en Instagram": "follow-us-intl",
+        "Article réservé aux abonnés": "subscriber-label-intl",
+        "Ascolta l'articolo": "page-tool-intl",
+    }
+    for line, rule in cases.items():
+        assert removed(lines(STORY[0], line, STORY[1])) == {line: rule}, line
+
+
+def test_a_related_box_in_the_body_goes_with_its_headlines_and_the_story_goes_on():
+    for heading in ("Leggi anche", "Te puede interesar", "Czytaj także", "İlgili Haberler"):
+        text = lines(STORY[0], heading, "Il sindaco presenta il piano", STORY[1], STORY[2])
+        assert clean_text(text) == "\n".join(STORY[:3]), heading
+
+
+def test_tail_blocks_in_other_languages_go():
+    for block in (
+        ["Sur le même sujet", "Grève à la SNCF", "La réforme devant le Conseil"],
+        ["Lo más leído", "El Gobierno aprueba los presupuestos"],
+        ["Meest gelezen", "Kabinet valt", "Reacties"],
+        ["Mest lästa", "Regeringen avgår"],
+        ["Nejčtenější", "Vláda podala demisi"],
+        ["Quelle: Süddeutsche Zeitung", "Alle Rechte vorbehalten."],
+        ["Redacción: María López", "Todos los derechos reservados."],
+    ):
+        assert clean_text(lines(*STORY, *block)) == "\n".join(STORY), block
+
+
+def test_japanese_and_chinese_boilerplate_goes():
+    story_ja = [
+        "東京都は五日、都内で新たに百二十人の感染者を確認したと発表した。前の週の同じ曜日より"
+        "三十人多く、都は外出を控えるよう改めて呼びかけた。",
+        "都の担当者は記者会見で、年末年始の人出が増えたことが影響した可能性があると説明した。",
+    ]
+    text = lines(
+        "2026年1月5日(月) 10時30分",
+        story_ja[0],
+        "写真：共同",
+        "【関連記事】都内の病床使用率、五割を超える",
+        story_ja[1],
+        "シェアする",
+        "関連記事",
+        "新型ウイルス、国内の感染者が増加",
+        "記事・写真の無断転載を禁じます",
+    )
+    assert clean_text(text) == "\n".join(story_ja)
+    story_zh = [
+        "北京市气象台五日发布消息，今年首场降雪将于周末到来，全市大部分地区将出现小到中雪，"
+        "气温明显下降，提醒市民注意出行安全。",
+        "交通部门表示，已提前安排除雪车辆和人员，确保主要道路畅通。",
+    ]
+    text = lines(
+        "当前位置：首页 > 新闻 > 国内",
+        "发布时间：2026年1月5日 10:30",
+        story_zh[0],
+        "图片来源：视觉中国",
+        story_zh[1],
+        "（完）",
+        "（责任编辑：王五）",
+        "相关新闻",
+        "北京今年首场降雪到来",
+        "版权所有 未经授权不得转载",
+    )
+    assert clean_text(text) == "\n".join(story_zh)
+
+
+def test_story_lines_that_hold_the_trigger_words_stay():
+    keep = [
+        "Foto: Die Kanzlerin spricht am Mittwoch im Bundestag über den Haushalt.",
+        "Bild: Ein Mann steht vor dem Rathaus.",
+        "Lesen Sie auch die Hinweise der Feuerwehr, bat der Sprecher.",
+        "Teilen die Bürger diese Ansicht?",
+        "Anzeige gegen Unbekannt wurde erstattet.",
+        "Quelle: Die Behörde hat die Zahlen am Montag veröffentlicht.",
+        "Dpa und AFP berichteten übereinstimmend.",
+        "Lire aussi les rapports de la Cour des comptes aide à comprendre.",
+        "Partager les richesses était sa promesse.",
+        "Te puede interesar saber que el museo abre gratis.",
+        "Imagen: el presidente saluda a los periodistas en Madrid.",
+        "Temas como la vivienda dominaron el debate.",
+        "Leggi anche tu il libro, ha detto lo scrittore.",
+        "Czytaj także, co mówią eksperci.",
+        "İlgili haberler dün akşam yayınlandı.",
+        "関連記事によると、政府は来年度の予算案をまとめる方針だ。",
+        "1月5日，北京发生地震，当局说没有人员伤亡。",
+    ]
+    for line in keep:
+        for text in ([line, *STORY], [STORY[0], line, STORY[1]], [*STORY, line]):
+            assert line in clean_text(lines(*text)).splitlines(), (line, text.index(line))
+    # a bare "Reacties" / "Comentarios" inside the story is a subheading (after it, a heading)
+    for subheading in ("Reacties", "Comentarios", "Diskuse"):
+        assert subheading in clean_text(lines(STORY[0], subheading, STORY[1])).splitlines()
+
+
+def test_is_date_line_in_other_languages_and_scripts():
+    rules = default_rules()
+    for date in (
+        "Aktualisiert am 5. März 2024, 14:30 Uhr",
+        "Publicerad 12 maj 2024 kl 08.15",
+        "5 listopada 2024, godz. 10:15",
+        "12 Ocak 2024 Cuma",
+        "2024年1月5日(金) 10時30分",
+        "发布时间：2024年1月5日 10:30",
+    ):
+        assert is_date_line(date, rules), date
+    for text in ("1月5日，北京发生地震", "Am 5. März entschied das Gericht"):
+        assert not is_date_line(text, rules), text
+
+
 def test_empty_and_blank_input():
     assert clean_lines("").text == ""
     assert clean_lines(" \n\t\n").removed == ()
@@ -203,6 +366,12 @@ boilerplate = st.sampled_from(
         "Tags: a, b",
         "— Jo (@jo) May 1, 2024",
         "___",
+        "Lesen Sie auch",
+        "Foto: dpa",
+        "Lire aussi : La réforme",
+        "Publicidad",
+        "相关新闻",
+        "(AFP)",
     ]
 )
 story_line = st.sampled_from([*STORY, "A short line.", "Another short headline here"])

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -45,6 +46,12 @@ _WORD = re.compile(r"\w+")
 # numeric dates and times: 2019-11-19, 05/10/2018, 19.11.2019, 15:24, 11:28:02, 20th
 _NUMERIC_DATE = re.compile(r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b")
 _NUMERIC = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b|\b\d{1,4}(?:st|nd|rd|th|er|º|ª)?\b")
+# CJK dates, and times after them: 2024年1月5日, 1月5日, 2018년 8월 25일, 10時30分 (digits run
+# into the characters, so the word-bounded patterns above do not see them)
+_CJK_DATE = re.compile(
+    r"(?:\d{2,4}\s*[年년]\s*)?\d{1,2}\s*[月월]\s*\d{1,2}\s*[日일号號]|\d{2,4}\s*[年년]\s*\d{1,2}\s*[月월]"
+)
+_CJK_TIME = re.compile(r"\d{1,2}\s*[時时시]\s*(?:\d{1,2}\s*[分분])?")
 _ALPHA = re.compile(r"[^\W\d_]+(?:\.[^\W\d_]+)*", re.UNICODE)
 
 
@@ -72,9 +79,13 @@ class Rule:
     examples_keep: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RuleSet:
-    """The rules plus the few numbers and word lists they share."""
+    """The rules plus the few numbers and word lists they share.
+
+    Compared and hashed by identity: the compiled matchers are cached per rule set, and
+    hashing every rule's fields on each lookup cost more than the matching itself.
+    """
 
     rules: tuple[Rule, ...]
     short_max_words: int = 12
@@ -166,8 +177,11 @@ def is_date_line(line: str, rules: RuleSet) -> bool:
     low = line.casefold()
     if len(low) > 80:
         return False
-    has_numeric_date = bool(_NUMERIC_DATE.search(low))
-    rest = _NUMERIC_DATE.sub(" ", low)
+    rest, cjk_dates = _CJK_DATE.subn(" ", low)
+    if cjk_dates:
+        rest = _CJK_TIME.sub(" ", rest)
+    has_numeric_date = bool(cjk_dates) or bool(_NUMERIC_DATE.search(rest))
+    rest = _NUMERIC_DATE.sub(" ", rest)
     has_time = ":" in rest and bool(re.search(r"\d:\d\d", rest))
     rest, numbers = _NUMERIC.subn(" ", rest)
     if not (has_numeric_date or numbers):
@@ -237,39 +251,47 @@ class _Matcher:
 
     The rules' patterns are joined into one alternation with a named group per rule, so a
     line that matches nothing (most lines) costs one ``fullmatch`` instead of one per rule.
+    There is one alternation per word limit (``max_words``): a line is tried only against the
+    rules whose limit admits it, so a long story paragraph skips the many short-line rules.
     """
 
     def __init__(self, rules: RuleSet, zone: Zone) -> None:
         self.rules = rules
-        self.ordered = [r for r in rules.rules if r.zone == zone and r.kind in ("line", "block")]
+        ordered = [r for r in rules.rules if r.zone == zone and r.kind in ("line", "block")]
         # rules tried one by one: dates, and guarded rules (only on lines with their strings)
         self.single = [
             r for r in rules.rules if r.zone == zone and (r.kind == "date" or r.contains)
         ]
-        self.ordered = [r for r in self.ordered if not r.contains]
-        self.by_group = {f"r{i}": rule for i, rule in enumerate(self.ordered)}
+        self.by_group = {
+            f"r{i}": rule for i, rule in enumerate(r for r in ordered if not r.contains)
+        }
+        self.limits = sorted(
+            {r.max_words for r in self.by_group.values() if r.max_words is not None}
+        )
+        # combined[i]: the rules whose limit is at least limits[i] (the last: unlimited ones),
+        # compiled on first use, as a short run may never see most line lengths
+        self.combined: dict[int, re.Pattern[str] | None] = {}
+
+    def _join(self, index: int) -> re.Pattern[str] | None:
+        limit = self.limits[index] if index < len(self.limits) else None
         parts = [
             f"(?P<{name}>{(rule.pattern or rule.heading).pattern})"  # type: ignore[union-attr]
             for name, rule in self.by_group.items()
+            if rule.max_words is None or (limit is not None and rule.max_words >= limit)
         ]
-        self.combined = re.compile("|".join(parts), re.IGNORECASE) if parts else None
-        limits = [r.max_words for r in self.ordered]
-        self.max_words = None if None in limits else max(limits, default=0)  # type: ignore[type-var]
+        return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
     def match(self, line: str, words: int) -> Rule | None:
         for rule in self.single:
             if _line_match(rule, line, words, self.rules):
                 return rule
-        if self.combined is None or (self.max_words is not None and words > self.max_words):
-            return None
-        found = self.combined.fullmatch(line)
-        if found is None:
-            return None
-        rule = self.by_group[found.lastgroup or ""]
-        if _fits(rule, line, words):
-            return rule
-        # the first alternative that matched is too long for its rule: try the others
-        return next((r for r in self.ordered if _line_match(r, line, words, self.rules)), None)
+        # the rules of the smallest limit >= words are exactly the rules this line fits
+        index = bisect_left(self.limits, words)
+        if index not in self.combined:
+            self.combined[index] = self._join(index)
+        combined = self.combined[index]
+        found = combined.fullmatch(line) if combined is not None else None
+        return self.by_group[found.lastgroup or ""] if found is not None else None
 
 
 @cache
