@@ -3,7 +3,7 @@
 Usage::
 
     python bench/blocks.py ../shared/bench/extraction ../shared/bench/extraction-wceb \\
-        [--sample 40] [--seed 17] [--cache /tmp/blocks-cache.pickle] [--json out.json]
+        [--sample 48] [--seed 17] [--cache /tmp/blocks-cache.pickle] [--json out.json]
 
 Two measurements:
 
@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
 
-from tests.walls import wall_pages  # noqa: E402
+from tests.walls import extra_pages, wall_pages  # noqa: E402
 
 from newsmill.classify import ARTICLE, classify  # noqa: E402
 from newsmill.errors import NoArticle  # noqa: E402
@@ -105,7 +105,7 @@ def every_page(rows: list[dict], cache: dict) -> dict:
 def labelled(rows: list[dict], cache: dict, sample: int, seed: int) -> dict:
     """Precision/recall of "not an article" on our walls plus a sample of real articles."""
     cases = []  # (name, label, html, url)
-    for wall in wall_pages():
+    for wall in wall_pages() + extra_pages():
         cases.append((wall.name, wall.page_class, wall.html, wall.url))
     picked = random.Random(seed).sample(rows, min(sample, len(rows))) if rows else []
     for row in picked:
@@ -139,7 +139,7 @@ def labelled(rows: list[dict], cache: dict, sample: int, seed: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sets", nargs="*", type=Path, help="benchmark directories")
-    parser.add_argument("--sample", type=int, default=40, help="real articles in the check")
+    parser.add_argument("--sample", type=int, default=48, help="real articles in the check")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--cache", type=Path, help="pickle of extracted articles")
     parser.add_argument("--json", type=Path, help="write the results here too")

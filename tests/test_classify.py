@@ -20,7 +20,7 @@ from newsmill.pipeline import Document, Policy, analyze, parse_languages, proces
 from newsmill.store import Store
 
 from .crawlsite import article_html, paragraphs
-from .walls import LANGUAGES, SENTENCES, wall_pages
+from .walls import LANGUAGES, SENTENCES, extra_pages, wall_pages
 
 
 def classify_page(html: str, url: str | None = None) -> Verdict:
@@ -59,7 +59,7 @@ def test_a_pattern_of_an_unknown_class_is_refused():
         )
 
 
-@pytest.mark.parametrize("wall", wall_pages(), ids=lambda w: w.name)
+@pytest.mark.parametrize("wall", wall_pages() + extra_pages(), ids=lambda w: w.name)
 def test_every_wall_gets_its_class(wall):
     verdict = classify_page(wall.html, wall.url)
     assert verdict.page_class == wall.page_class, verdict.evidence

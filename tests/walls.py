@@ -423,3 +423,125 @@ def wall_pages(languages: tuple[str, ...] = LANGUAGES) -> list[Wall]:
             )
         )
     return walls
+
+
+# Second versions, written after the classifier (and not tuned on): other vendors' markup,
+# other wording, and Portuguese, a language no page above is in. bench/blocks.py counts them
+# with the rest; they show whether the patterns carry over to walls they were not written for.
+EXTRA = {
+    "consent-wall/pt": """<!doctype html><html lang="pt-PT"><head><meta charset="utf-8">
+<title>Jornal da Costa</title></head><body>
+<div id="qc-cmp2-container"><div class="qc-cmp2-summary-section">
+<h2>Valorizamos a sua privacidade</h2>
+<p>Nós e os nossos parceiros armazenamos e/ou acedemos a informações num dispositivo, tais como
+cookies, e processamos dados pessoais, tais como identificadores únicos e informações padrão
+enviadas por um dispositivo, para anúncios e conteúdo personalizados, medição de anúncios e
+conteúdo, e estudos de audiência.</p>
+<button mode="primary">ACEITO</button><button mode="secondary">MAIS OPÇÕES</button>
+</div></div><main></main></body></html>""",
+    "consent-wall/en-2": """<!DOCTYPE html><html lang="en-GB"><head><title>Before you continue to Daily Ledger</title>
+<script src="https://cdn.cookielaw.org/scripttemplates/otSDKStub.js"></script></head><body>
+<div id="onetrust-consent-sdk"><div id="onetrust-banner-sdk">
+<h1>Before you continue to Daily Ledger</h1>
+<p>We use cookies and data to deliver and maintain our services, track outages and protect
+against spam, fraud and abuse, measure audience engagement and site statistics, and, if you
+choose "Accept all", develop new services and show personalised ads.</p>
+<button id="onetrust-accept-btn-handler">Accept all</button>
+<button id="onetrust-reject-all-handler">Reject all</button>
+<a href="/privacy">More options</a></div></div></body></html>""",
+    "paywall/pt": """<!doctype html><html lang="pt"><head><meta charset="utf-8">
+<title>Porto discute novas tarifas para os ferries | Jornal da Costa</title>
+<script type="application/ld+json">{"@context":"https://schema.org","@type":"NewsArticle",
+"headline":"Porto discute novas tarifas para os ferries","isAccessibleForFree":"False",
+"hasPart":[{"@type":"WebPageElement","isAccessibleForFree":"False","cssSelector":".premium"}]}
+</script></head><body><nav><a href="/">Início</a> <a href="/economia/">Economia</a></nav>
+<article><h1>Porto discute novas tarifas para os ferries</h1>
+<p>A administração do porto apresentou esta manhã uma proposta de novas tarifas para as
+ligações fluviais, que os operadores dizem ser insuficiente para cobrir o aumento dos custos
+com combustível e pessoal.</p>
+<div class="premium-gate"><p>Conteúdo exclusivo para assinantes. Assine para continuar a
+ler.</p><a href="/assinaturas">Ver planos</a></div></article>
+<footer>© Jornal da Costa</footer></body></html>""",
+    "paywall/en-2": """<!doctype html><html lang="en-US"><head><meta charset="utf-8">
+<title>Port weighs new ferry fares as costs climb - Daily Ledger</title>
+<meta property="og:type" content="article"></head><body>
+<header><a href="/">Daily Ledger</a></header><main><article>
+<h1>Port weighs new ferry fares as costs climb</h1><p class="byline">By Ana Ortiz</p>
+<p>The port authority proposed new fares for river crossings on Monday, a plan operators
+said would not cover rising fuel and staff costs over the coming winter season.</p>
+<p>Commuters who use the early crossings would pay the most under the proposal.</p>
+<div class="tp-container-inner"><h3>This story is available exclusively to subscribers.</h3>
+<p>Already a subscriber? <a href="/login">Sign in</a></p>
+<a class="cta" href="/subscribe">Get unlimited access for $1</a></div>
+</article></main></body></html>""",
+    "bot-challenge/pt": """<html lang="pt"><head><title>jornaldacosta.pt</title>
+<style>#cmsg{animation: A 1.5s;}</style></head><body style="margin:0">
+<p id="cmsg">Por favor, ative o JS e desative qualquer bloqueador de anúncios</p>
+<script data-cfasync="false">var dd={'rt':'c','cid':'AHrlqAAAAAMA','hsh':'2211F522','t':'fe','s':17434,'e':'abc','host':'geo.captcha-delivery.com'}</script>
+<script data-cfasync="false" src="https://ct.captcha-delivery.com/c.js"></script>
+</body></html>""",
+    "bot-challenge/en-2": """<!DOCTYPE html><html><head><title>Access to this page has been denied</title>
+</head><body><div class="container"><h1>Access to this page has been denied</h1>
+<p>Press &amp; Hold to confirm you are a human (and not a bot).</p><div id="px-captcha"></div>
+<p>Reference ID 5c0bc1c7-16b7-11ef-a5cd-4d6c78615a43</p></div></body></html>""",
+    "region-block/pt": """<!doctype html><html lang="pt"><head><meta charset="utf-8">
+<title>Vídeo indisponível | Jornal da Costa</title></head><body>
+<header><a href="/">Jornal da Costa</a></header><main><div class="player-error">
+<h1>Vídeo indisponível</h1><p>Lamentamos, mas este conteúdo não está disponível no seu país
+devido a restrições de direitos de transmissão.</p></div></main>
+<footer>© Jornal da Costa</footer></body></html>""",
+    "region-block/en-2": """<!doctype html><html lang="en"><head><title>Daily Ledger</title></head><body>
+<div class="gdpr-block"><h1>Daily Ledger</h1>
+<p>Unfortunately, our website is currently unavailable in most European countries. We are
+engaged on the issue and committed to looking at options that support our full range of
+digital offerings to the EU market. We continue to identify technical compliance solutions
+that will provide all readers with our award-winning journalism.</p></div></body></html>""",
+    "soft-404/pt": """<!doctype html><html lang="pt"><head><meta charset="utf-8">
+<title>Página não encontrada | Jornal da Costa</title><meta name="robots" content="noindex">
+</head><body><header><a href="/">Jornal da Costa</a><nav><a href="/pais/">País</a>
+<a href="/mundo/">Mundo</a></nav></header><main><h1>Ups! Algo correu mal.</h1>
+<p>A página que procura não existe ou foi removida. Experimente usar a pesquisa.</p>
+<form action="/pesquisa"><input name="q"></form></main><footer>© Jornal da Costa</footer>
+</body></html>""",
+    "soft-404/en-2": """<!doctype html><html lang="en-US"><head><meta charset="UTF-8">
+<title>Nothing found for Ferry Fares Story &#8211; Daily Ledger</title></head>
+<body class="error404"><header><a href="/">Daily Ledger</a></header>
+<main id="main"><section class="error-404 not-found"><header><h1 class="page-title">Oops! That
+page can&rsquo;t be found.</h1></header><div class="page-content"><p>It looks like nothing
+was found at this location. Maybe try one of the links below or a search?</p>
+<form role="search" action="/"><input name="s"></form>
+<h2>Recent Posts</h2><ul><li><a href="/2024/05/ferry-fares/">Port weighs new ferry fares as
+costs climb</a></li><li><a href="/2024/05/tram/">Tram line extension gets the green
+light</a></li></ul></div></section></main></body></html>""",
+}
+EXTRA_LISTINGS = {
+    "not-an-article/pt": ("/tag/ferries/", "pt", "Arquivo de ferries | Jornal da Costa"),
+    "not-an-article/en-2": ("/search?q=ferry+fares", "en", "Search results for “ferry fares” – Daily Ledger"),
+}
+
+
+def _extra_listing(lang: str, title: str) -> str:
+    headlines = HEADLINES["en"] + ["Harbour pilots vote on new contract", "Ferry timetable changes from June"]
+    items = "".join(
+        f'<li class="result"><a href="/2024/05/result-{i}/">{h}</a>'
+        f'<span class="date">May {i + 1}, 2024</span></li>'
+        for i, h in enumerate(headlines)
+    )
+    return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
+</head><body><header><a href="/">Site</a></header><main><h1>{title.split("|")[0].split("–")[0]}</h1>
+<p>{len(headlines)} results</p><ul class="results">{items}</ul>
+<a href="?page=2">Next page</a></main><footer>© 2024</footer></body></html>"""
+
+
+def extra_pages() -> list[Wall]:
+    """The second versions (see :data:`EXTRA`)."""
+    walls = []
+    for name, html in EXTRA.items():
+        page_class, variant = name.split("/")
+        path = f"/news/2024/05/{page_class}-{variant}"
+        walls.append(Wall(name, page_class, variant[:2], path, html, f"https://www.example.com{path}"))
+    for name, (path, lang, title) in EXTRA_LISTINGS.items():
+        walls.append(
+            Wall(name, "not-an-article", lang, path, _extra_listing(lang, title), f"https://www.example.com{path}")
+        )
+    return walls

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -254,12 +255,12 @@ class Page:
 
     @cached_property
     def text(self) -> str:
-        """The extracted text and the lines the cleaner removed from it; without an
-        article, the page's visible text."""
+        """The title lines, the extracted text and the lines the cleaner removed from it;
+        without an article, the title lines and the page's visible text."""
         if self.article is None:
-            return self.visible_text
+            return f"{self.title}\n{self.visible_text}"
         removed = "\n".join(r.text for r in self.article.removed)
-        return f"{self.article.text}\n{removed}" if removed else self.article.text
+        return f"{self.title}\n{self.article.text}\n{removed}"
 
     @cached_property
     def ld_types(self) -> set[str]:
@@ -461,12 +462,12 @@ def classify(
 
 @dataclass
 class WallWatch:
-    """Counts a run's pages and walls per site, and warns once for a site that is mostly
-    walls (at least ``min_pages`` pages, at least ``share`` of them blocked)."""
+    """Counts a run's pages per site by class, and warns once for a site that is mostly
+    walls (at least ``min_pages`` pages, at least ``share`` of them not articles)."""
 
     min_pages: int = 5
     share: float = 0.5
-    seen: dict[str, list[int]] = field(default_factory=dict)  # site -> [pages, walls]
+    seen: dict[str, Counter[str]] = field(default_factory=dict)  # site -> class -> pages
     warned: set[str] = field(default_factory=set)
 
     def note(self, site: str | None, verdict: Verdict | None) -> bool:
@@ -474,21 +475,21 @@ class WallWatch:
         became mostly walls."""
         if not site:
             return False
-        counts = self.seen.setdefault(site, [0, 0])
-        counts[0] += 1
-        if verdict is not None and verdict.blocked:
-            counts[1] += 1
-        pages, walls = counts
+        counts = self.seen.setdefault(site, Counter())
+        counts[verdict.page_class if verdict is not None else ARTICLE] += 1
+        pages = sum(counts.values())
+        walls = pages - counts[ARTICLE]
         if site in self.warned or pages < self.min_pages or walls < self.share * pages:
             return False
         self.warned.add(site)
+        classes = ", ".join(f"{c} {n}" for c, n in counts.most_common() if c != ARTICLE)
         logger.warning(
-            "%s: %d of its %d pages so far are walls or not articles (the last: %s); "
-            "check the site in a browser, and `newsmill stats` for the classes",
+            "%s: %d of its first %d pages are walls or not articles (%s): it may be blocking "
+            "or walling newsmill; they are not stored (see `newsmill stats`)",
             site,
             walls,
             pages,
-            verdict.page_class if verdict else "?",
+            classes,
         )
         return True
 
