@@ -150,7 +150,7 @@ def test_a_wall_is_not_fetched_again_at_once(crawled):
 
 
 def test_keep_teasers_and_languages_in_a_crawl(site, tmp_path):
-    s, walls = site
+    s, _ = site
     db = tmp_path / "news.db"
     result = run_cli(
         "crawl",

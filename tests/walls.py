@@ -516,12 +516,19 @@ light</a></li></ul></div></section></main></body></html>""",
 }
 EXTRA_LISTINGS = {
     "not-an-article/pt": ("/tag/ferries/", "pt", "Arquivo de ferries | Jornal da Costa"),
-    "not-an-article/en-2": ("/search?q=ferry+fares", "en", "Search results for “ferry fares” – Daily Ledger"),
+    "not-an-article/en-2": (
+        "/search?q=ferry+fares",
+        "en",
+        "Search results for “ferry fares” – Daily Ledger",
+    ),
 }
 
 
 def _extra_listing(lang: str, title: str) -> str:
-    headlines = HEADLINES["en"] + ["Harbour pilots vote on new contract", "Ferry timetable changes from June"]
+    headlines = HEADLINES["en"] + [
+        "Harbour pilots vote on new contract",
+        "Ferry timetable changes from June",
+    ]
     items = "".join(
         f'<li class="result"><a href="/2024/05/result-{i}/">{h}</a>'
         f'<span class="date">May {i + 1}, 2024</span></li>'
@@ -539,9 +546,18 @@ def extra_pages() -> list[Wall]:
     for name, html in EXTRA.items():
         page_class, variant = name.split("/")
         path = f"/news/2024/05/{page_class}-{variant}"
-        walls.append(Wall(name, page_class, variant[:2], path, html, f"https://www.example.com{path}"))
+        walls.append(
+            Wall(name, page_class, variant[:2], path, html, f"https://www.example.com{path}")
+        )
     for name, (path, lang, title) in EXTRA_LISTINGS.items():
         walls.append(
-            Wall(name, "not-an-article", lang, path, _extra_listing(lang, title), f"https://www.example.com{path}")
+            Wall(
+                name,
+                "not-an-article",
+                lang,
+                path,
+                _extra_listing(lang, title),
+                f"https://www.example.com{path}",
+            )
         )
     return walls
