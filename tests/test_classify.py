@@ -181,6 +181,7 @@ def test_keep_teasers_stores_the_teaser_flagged_partial(store: Store):
     assert (outcome.outcome, outcome.reason) == ("new", "partial")
     row = store.db.execute("select partial, language from articles").fetchone()
     assert row == (1, "fr")
+    assert next(store.iter_articles())["partial"] == 1  # (export reads these rows)
     # teasers only: the other walls are still skipped
     other = process(store, wall_doc("soft-404/fr"), run_id=run, policy=Policy(keep_teasers=True))
     assert other.outcome == "skipped"

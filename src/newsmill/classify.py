@@ -414,11 +414,11 @@ def _paywall(page: Page, rules: BlockRules) -> Verdict | None:
 
 def _listing(page: Page, rules: BlockRules) -> Verdict | None:
     """A section, tag or search page: named so (URL, title, JSON-LD type) and mostly links."""
-    if page.ld_types & _ARTICLE_TYPES or _OG_ARTICLE.search(page.html):
-        return None
     named = _first_hit(page, rules, NOT_AN_ARTICLE, ("url", "title"))
     types = sorted(page.ld_types & _LISTING_TYPES)
     if not named and not types:
+        return None
+    if page.ld_types & _ARTICLE_TYPES or _OG_ARTICLE.search(page.html):
         return None
     share, headlines = page.links
     if share < rules.link_share or headlines < rules.min_headline_links:

@@ -38,6 +38,7 @@ EXPORT_FIELDS = (
     "first_seen",
     "words",
     "cluster",
+    "partial",  # 1: a paywall teaser kept with --keep-teasers (docs/quarantine.md)
     "text",
 )
 
