@@ -22,6 +22,7 @@ from newsmill.errors import NoArticle
 from newsmill.extract import (
     article_from_text,
     decode_html,
+    decode_page,
     http_charset,
     is_binary,
     parse_article,
@@ -161,13 +162,16 @@ def sniff_kind(body: bytes) -> DocumentKind:
 def analyze(doc: Document) -> Analysis:
     """Decode, extract, clean and hash ``doc``. Never raises for bad input."""
     kind = doc.kind or sniff_kind(doc.body)
+    page = ""  # the decoded page, which the classifier reads too
     try:
         if kind == "html":
-            article = parse_article(doc.body, doc.url, charset=http_charset(doc.content_type))
+            page = decode_page(doc.body, http_charset(doc.content_type))
+            article = parse_article(page, doc.url)
         else:
             article = article_from_text(_decode_text(doc.body), doc.url)
     except NoArticle as exc:
-        verdict = _classify(doc, kind, None) if exc.reason in _CLASSIFIED_FAILURES else None
+        failure = exc.reason in _CLASSIFIED_FAILURES
+        verdict = _classify(doc, page, None) if failure else None
         if verdict is not None and verdict.blocked:
             return Analysis(
                 None, verdict.page_class, verdict.evidence, kind, _prepare(doc, kind), verdict
@@ -178,7 +182,7 @@ def analyze(doc: Document) -> Analysis:
         return Analysis(
             None, "extraction-error", f"{type(exc).__name__}: {exc}", kind, _prepare(doc, kind)
         )
-    verdict = _classify(doc, kind, article)
+    verdict = _classify(doc, page, article)
     # A page that will not be stored needs no template keys or sketch (a paywall teaser
     # may be kept, with --keep-teasers).
     keeps = verdict is None or verdict.page_class in ("article", PAYWALL)
@@ -186,11 +190,11 @@ def analyze(doc: Document) -> Analysis:
     return Analysis(article, kind=kind, prepared=prepared, verdict=verdict)
 
 
-def _classify(doc: Document, kind: DocumentKind, article: Article | None) -> Verdict | None:
-    """The page's class; None when it can't be judged (or judging it failed)."""
+def _classify(doc: Document, page: str, article: Article | None) -> Verdict | None:
+    """The class of the page (``page``, decoded; empty for a text input); None when it
+    can't be judged (or judging it failed)."""
     try:
-        html = decode_html(doc.body, http_charset(doc.content_type)) if kind == "html" else ""
-        return classify(html, doc.url, article)
+        return classify(page, doc.url, article)
     except Exception:  # classification is a filter: a bug in it must not lose the page
         logger.exception("classification failed for %s", doc.input)
         return None
