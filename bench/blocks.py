@@ -4,6 +4,7 @@ Usage::
 
     python bench/blocks.py ../shared/bench/extraction ../shared/bench/extraction-wceb \\
         [--sample 48] [--seed 17] [--cache /tmp/blocks-cache.pickle] [--json out.json]
+        [--cost 181]
 
 Two measurements:
 
@@ -15,7 +16,8 @@ Two measurements:
 2. **Every benchmark page.** Each page of each set given is extracted and classified; a
    page classified as anything but an article would be quarantined. The script prints how
    many, per class and subset, with the evidence, and the classifier's time per page
-   (extraction excluded: that is the pipeline's cost anyway).
+   (extraction excluded: that is the pipeline's cost anyway). ``--cost N`` times extraction
+and classification page by page in turn on the first N pages, for what classifying adds.
 
 Extraction of ~3,000 pages takes minutes; ``--cache`` keeps the articles between runs (the
 cache is keyed by the page id and is only valid for one version of the extractor).
@@ -102,6 +104,25 @@ def every_page(rows: list[dict], cache: dict) -> dict:
     }
 
 
+def cost(rows: list[dict], n: int) -> dict:
+    """Extraction and classification time on the first ``n`` pages, taken page by page in
+    turn (so background load hits both alike): what classifying adds to ``analyze``."""
+    extract_s = classify_s = 0.0
+    for row in rows[:n]:
+        html = page_html(row)
+        started = time.perf_counter()
+        article = extract(html, row.get("url"))
+        extract_s += time.perf_counter() - started
+        classify_s += timed_classify(html, row.get("url"), article)[2]
+    pages = max(min(n, len(rows)), 1)
+    return {
+        "pages": pages,
+        "extract_ms": 1000 * extract_s / pages,
+        "classify_ms": 1000 * classify_s / pages,
+        "share": classify_s / (extract_s + classify_s) if extract_s + classify_s else 0.0,
+    }
+
+
 def labelled(rows: list[dict], cache: dict, sample: int, seed: int) -> dict:
     """Precision/recall of "not an article" on our walls plus a sample of real articles."""
     cases = []  # (name, label, html, url)
@@ -143,6 +164,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--cache", type=Path, help="pickle of extracted articles")
     parser.add_argument("--json", type=Path, help="write the results here too")
+    parser.add_argument(
+        "--cost", type=int, default=0, metavar="N", help="time extraction vs classify on N pages"
+    )
     args = parser.parse_args()
 
     cache: dict = {}
@@ -171,6 +195,14 @@ def main() -> None:
         for item in every["quarantined"]:
             print(f"  {item['set']}/{item['id']}: {item['class']} ({item['evidence']})")
         result["benchmark"] = every
+    if args.cost and rows:
+        spent = cost(rows, args.cost)
+        print(
+            f"cost on {spent['pages']} pages: extraction {spent['extract_ms']:.1f} ms/page, "
+            f"classification {spent['classify_ms']:.2f} ms/page "
+            f"({spent['share']:.1%} of the two)"
+        )
+        result["cost"] = spent
     if args.cache:
         args.cache.write_bytes(pickle.dumps(cache))
     if args.json:

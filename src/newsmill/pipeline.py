@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from newsmill import templates
-from newsmill.classify import PAYWALL, Verdict, WallWatch, classify
+from newsmill.classify import ARTICLE, PAYWALL, Verdict, WallWatch, classify
 from newsmill.errors import NoArticle
 from newsmill.extract import (
     article_from_text,
@@ -185,7 +185,7 @@ def analyze(doc: Document) -> Analysis:
     verdict = _classify(doc, page, article)
     # A page that will not be stored needs no template keys or sketch (a paywall teaser
     # may be kept, with --keep-teasers).
-    keeps = verdict is None or verdict.page_class in ("article", PAYWALL)
+    keeps = verdict is None or verdict.page_class in (ARTICLE, PAYWALL)
     prepared = _prepare(doc, kind, article if keeps else None)
     return Analysis(article, kind=kind, prepared=prepared, verdict=verdict)
 
