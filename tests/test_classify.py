@@ -108,6 +108,15 @@ HARD_NEGATIVES = {
         "Ministry website shows 'page not found' for a week",
         paragraphs("ministry", "ministry website outage", 5),
     ),
+    "a full article next to a subscribe box": story(
+        "Harbour pilots vote on new contract",
+        [*paragraphs("pilots", "pilots contract vote", 8), "Subscribe to continue reading"],
+    ),
+    "a German story headlined with the consent-wall phrase": story(
+        "Zustimmung erforderlich: Länderkammer muss Hafengesetz billigen",
+        [s + " " + s for s in SENTENCES["de"]] * 2,
+        lang="de",
+    ),
     "an article on a Cloudflare site": story(
         "Tram line extension gets green light",
         paragraphs("tram", "tram line extension", 5),
