@@ -37,8 +37,10 @@ def test_document_kind_from_name(tmp_path):
 def test_sample_directory(store):
     result = ingest(store, [SAMPLE])
     c = result.counts
-    # the AMP copy has the same canonical URL and text: a duplicate; gone.html has no article
-    assert (c.inputs, c.new, c.duplicate, c.empty, c.failed) == (5, 3, 1, 1, 0)
+    # the AMP copy has the same canonical URL and text: a duplicate; gone.html is an error
+    # page ("Page not found"), quarantined as a soft 404
+    assert (c.inputs, c.new, c.duplicate, c.empty, c.failed, c.skipped) == (5, 3, 1, 0, 0, 1)
+    assert c.reasons["skipped:soft-404"] == 1
     assert result.status == "ok"
     urls = {r["url"]: r for r in store.db["urls"].rows}
     canonical = "https://coastal-ledger.example/news/2026/03/ferry-workers-strike-second-day"
@@ -53,7 +55,7 @@ def test_sample_directory(store):
     events = list(
         store.db.query("select outcome, reason from events where run_id = ?", [result.run_id])
     )
-    assert sorted(e["outcome"] for e in events) == ["duplicate", "empty", "new", "new", "new"]
+    assert sorted(e["outcome"] for e in events) == ["duplicate", "new", "new", "new", "skipped"]
 
 
 def test_reingest_adds_nothing_and_records_sightings(store):

@@ -38,6 +38,7 @@ EXPORT_FIELDS = (
     "first_seen",
     "words",
     "cluster",
+    "partial",  # 1: a paywall teaser kept with --keep-teasers (docs/quarantine.md)
     "text",
 )
 
@@ -68,6 +69,31 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper
+
+
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--keep-teasers`` and ``--languages``, for crawl and ingest (see docs/quarantine.md)."""
+    fn = click.option(
+        "--languages",
+        metavar="CODES",
+        help="Keep only articles in these languages, e.g. en,de (others are recorded skips; "
+        "an article whose page declares no language is kept).",
+    )(fn)
+    return click.option(
+        "--keep-teasers",
+        is_flag=True,
+        help="Store paywall teasers as articles flagged partial (default: quarantined).",
+    )(fn)
+
+
+def _policy(keep_teasers: bool, languages: str | None) -> Any:
+    from newsmill.pipeline import Policy, parse_languages
+
+    try:
+        codes = parse_languages(languages)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--languages'") from None
+    return Policy(keep_teasers=keep_teasers, languages=codes)
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -159,6 +185,7 @@ DURATION = _Quantity("duration", _TIME_UNITS)
     help="Where a warc.paths listing's files are: a mirror directory, or a base URL "
     "(default: Common Crawl's, https://data.commoncrawl.org/).",
 )
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 @common_options
 def ingest(
@@ -167,6 +194,8 @@ def ingest(
     workers: int | None,
     max_size: float,
     archive_base: str | None,
+    keep_teasers: bool,
+    languages: str | None,
     as_json: bool,
     db_path: Path,
 ) -> None:
@@ -201,6 +230,7 @@ def ingest(
         raise click.UsageError("--url names one HTML or text file, not an archive")
     if paths.count("-") > 1:
         raise click.UsageError("standard input can be read once")
+    policy = _policy(keep_teasers, languages)
     if workers is None:
         workers = default_workers()
     tune_gc()
@@ -217,10 +247,17 @@ def ingest(
                 max_bytes=int(max_size),
                 workers=workers,
                 archive_base=archive_base,
-                args={"paths": list(paths), "url": url, "workers": workers},
+                args={
+                    "paths": list(paths),
+                    "url": url,
+                    "workers": workers,
+                    "keep_teasers": keep_teasers,
+                    "languages": sorted(policy.languages),
+                },
                 on_outcome=progress.written,
                 on_input=progress.reading,
                 keep_outcomes=False,
+                policy=policy,
             )
     counts = result.counts
     if as_json:
@@ -385,6 +422,14 @@ def stats(as_json: bool, db_path: Path) -> None:
     if data["languages"]:
         langs = ", ".join(f"{k} {v}" for k, v in data["languages"].items())
         click.echo(f"languages: {langs}")
+    if data["partial"]:
+        click.echo(f"partial:   {data['partial']} paywall teasers kept (--keep-teasers)")
+    if data["quarantined"]:
+        classes = ", ".join(f"{k} {v}" for k, v in data["quarantined"].items())
+        click.echo(f"quarantined: {sum(data['quarantined'].values())} pages ({classes})")
+    if data["languages_skipped"]:
+        langs = ", ".join(f"{k} {v}" for k, v in data["languages_skipped"].items())
+        click.echo(f"skipped for language: {langs}")
     last = data["last_run"]
     if last:
         click.echo(
@@ -662,15 +707,17 @@ def rules() -> None:
 
 @rules.command(name="test")
 def rules_test() -> None:
-    """Check the shipped rule file's own examples (lines each rule must remove or keep).
+    """Check the shipped rule files' own examples: lines each cleaning rule must remove or
+    keep (rules.toml), texts each block pattern must match or not (blocks.toml).
 
     Example:
 
         newsmill rules test
     """
+    from newsmill.classify import check_block_examples
     from newsmill.clean import check_rule_examples
 
-    failures = check_rule_examples()
+    failures = check_rule_examples() + [f"blocks.toml: {p}" for p in check_block_examples()]
     for failure in failures:
         click.echo(f"FAIL {failure}")
     if failures:
@@ -766,6 +813,7 @@ def rules_test() -> None:
     metavar="SIZE",
     help="Start a new WARC file when the current one would grow past this size.",
 )
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 @click.option(
     "--log-file",
@@ -789,6 +837,8 @@ def crawl(
     http_handler: str,
     warc_dir: Path | None,
     warc_max_size: float,
+    keep_teasers: bool,
+    languages: str | None,
     as_json: bool,
     log_file: Path | None,
     db_path: Path,
@@ -817,6 +867,7 @@ def crawl(
 
     if not urls and not sources_file:
         raise click.UsageError("give URLs to crawl, or --sources FILE")
+    policy = _policy(keep_teasers, languages)
 
     if log_file is not None:
         root = logging.getLogger()
@@ -869,6 +920,8 @@ def crawl(
         http_handler=http_handler,
         warc_dir=warc_dir,
         warc_max_size=int(warc_max_size),
+        keep_teasers=policy.keep_teasers,
+        languages=tuple(sorted(policy.languages)),
     )
     try:
         summary = run_crawl(config)

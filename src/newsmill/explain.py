@@ -38,6 +38,15 @@ REASONS = {
     "bad-chunked-encoding": "skipped: broken chunked transfer encoding ({detail})",
     "bad-content-encoding": "skipped: broken content encoding ({detail})",
     "extraction-error": "failed: extraction error ({detail})",
+    # newsmill.classify: pages that are not the article (outcome skipped, nothing stored)
+    "paywall": "quarantined: a paywall teaser, not the whole article ({detail})",
+    "consent-wall": "quarantined: a cookie-consent wall, not the article ({detail})",
+    "bot-challenge": "quarantined: a bot challenge, not the article ({detail})",
+    "region-block": "quarantined: a region block, not the article ({detail})",
+    "soft-404": "quarantined: an error page (a soft 404), not an article ({detail})",
+    "not-an-article": "quarantined: not an article, a section, tag or search page ({detail})",
+    "language": "skipped: language {detail} is not one of --languages",
+    "partial": "stored as {hash}, a paywall teaser kept as partial (--keep-teasers): {detail}",
 }
 
 

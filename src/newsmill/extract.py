@@ -541,6 +541,16 @@ def _body_text(page: str, url: str | None) -> str | None:
     return document.text
 
 
+def decode_page(data: bytes, charset: str | None = None) -> str:
+    """The text of a page's bytes (:func:`decode_html`); raises :class:`NoArticle` for
+    empty or binary bytes."""
+    if not data or data.isspace():
+        raise NoArticle("empty-input")
+    if is_binary(data):
+        raise NoArticle("binary", "the bytes are not text")
+    return decode_html(data, charset)
+
+
 def parse_article(
     html: str | bytes, url: str | None = None, *, charset: str | None = None
 ) -> Article:
@@ -551,11 +561,7 @@ def parse_article(
     ``extraction-error``.
     """
     if isinstance(html, bytes):
-        if not html or html.isspace():
-            raise NoArticle("empty-input")
-        if is_binary(html):
-            raise NoArticle("binary", "the bytes are not text")
-        html = decode_html(html, charset)
+        html = decode_page(html, charset)
     html = html.lstrip("\ufeff")
     if not html or html.isspace():
         raise NoArticle("empty-input")
@@ -622,6 +628,7 @@ __all__ = [
     "PageMeta",
     "article_from_text",
     "decode_html",
+    "decode_page",
     "extract_article",
     "is_binary",
     "page_metadata",

@@ -43,6 +43,7 @@ from newsmill.pipeline import (
     Document,
     DocumentKind,
     Outcome,
+    Policy,
     analyze,
     process,
     record,
@@ -209,6 +210,7 @@ def ingest(
     on_outcome: Callable[[Outcome], None] | None = None,
     on_input: Callable[[str, int], None] | None = None,
     keep_outcomes: bool = True,
+    policy: Policy | None = None,
 ) -> IngestResult:
     """Ingest files, directories and web archives into ``store`` as one run.
 
@@ -227,6 +229,7 @@ def ingest(
         on_outcome: called after each input is written, e.g. to advance a progress bar.
         on_input: called with ``(file, bytes done)`` as inputs are read.
         keep_outcomes: keep every outcome in the result (off for long runs: memory).
+        policy: paywall teasers kept or not, languages kept (default: no teasers, all).
     """
     paths = [str(p) for p in paths]
     started = time.monotonic()
@@ -249,6 +252,7 @@ def ingest(
                 seen_at=store.run(run_id)["started"],
                 workers=workers,
                 on_outcome=written,
+                policy=policy,
             )
             inputs = iter_inputs(
                 store,
@@ -286,8 +290,10 @@ class OrderedWriter:
         seen_at: str,
         workers: int,
         on_outcome: Callable[[Outcome], None],
+        policy: Policy | None = None,
     ) -> None:
         self.store = store
+        self.policy = policy or Policy()
         self.run_id = run_id
         self.counts = counts
         self.seen_at = seen_at
@@ -400,6 +406,7 @@ class OrderedWriter:
                     run_id=self.run_id,
                     seen_at=self.seen_at,
                     defer_backfill=True,
+                    policy=self.policy,
                 )
             elif item.reason is not None:
                 outcome = record_skip(

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from newsmill import templates
+from newsmill.classify import ARTICLE, PAYWALL, Verdict, WallWatch, classify
 from newsmill.errors import NoArticle
 from newsmill.extract import (
     article_from_text,
     decode_html,
+    decode_page,
     http_charset,
     is_binary,
     parse_article,
@@ -37,6 +39,10 @@ DocumentKind = Literal["html", "text"]
 
 # The event reason of a new article that joined a cluster, by kind of link.
 NEAR_DUPLICATE_REASONS = {"near": "near-duplicate", "containment": "partial-copy"}
+
+# Extraction failures after which the page is still classified (a challenge or an error page
+# often extracts to nothing): the event then names the wall instead of "empty".
+_CLASSIFIED_FAILURES = frozenset({"no-article-text", "only-boilerplate", "too-short"})
 
 # Sniffed in the first bytes of an input whose kind is not known from its name or headers.
 _HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<article", b"<p>", b"<div")
@@ -94,6 +100,45 @@ class Analysis:
     detail: str | None = None
     kind: DocumentKind = "html"
     prepared: Prepared = field(default_factory=Prepared)
+    verdict: Verdict | None = None  # the page's class (newsmill.classify); None: not judged
+
+
+@dataclass
+class Policy:
+    """What a run keeps (``--keep-teasers``, ``--languages``), and its per-site wall count.
+
+    ``languages`` empty keeps every language. An article whose language is not known (the
+    page declares none) is kept: dropping it would silently lose pages of the wanted
+    languages whose sites forget the ``lang`` attribute.
+    """
+
+    keep_teasers: bool = False
+    languages: frozenset[str] = frozenset()
+    walls: WallWatch = field(default_factory=WallWatch)
+
+    def skip(self, analysis: Analysis) -> tuple[str, str] | None:
+        """(reason, detail) when this policy keeps ``analysis`` out of the articles."""
+        verdict, article = analysis.verdict, analysis.article
+        kept_teaser = self.keep_teasers and article is not None
+        if (
+            verdict is not None
+            and verdict.blocked
+            and not (kept_teaser and verdict.page_class == PAYWALL)
+        ):
+            return verdict.page_class, verdict.evidence
+        language = article.language if article is not None else None
+        if self.languages and language and language not in self.languages:
+            return "language", language
+        return None
+
+
+def parse_languages(value: str | None) -> frozenset[str]:
+    """``"en,de"`` -> ``{"en", "de"}`` (ISO 639 codes, case-insensitive); raises ValueError."""
+    codes = [part.strip().lower() for part in (value or "").split(",") if part.strip()]
+    bad = [code for code in codes if not (2 <= len(code) <= 3 and code.isalpha())]
+    if bad:
+        raise ValueError(f"not a language code: {', '.join(bad)} (use ISO 639 codes: en,de)")
+    return frozenset(codes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,19 +162,42 @@ def sniff_kind(body: bytes) -> DocumentKind:
 def analyze(doc: Document) -> Analysis:
     """Decode, extract, clean and hash ``doc``. Never raises for bad input."""
     kind = doc.kind or sniff_kind(doc.body)
+    page = ""  # the decoded page, which the classifier reads too
     try:
         if kind == "html":
-            article = parse_article(doc.body, doc.url, charset=http_charset(doc.content_type))
+            page = decode_page(doc.body, http_charset(doc.content_type))
+            article = parse_article(page, doc.url)
         else:
             article = article_from_text(_decode_text(doc.body), doc.url)
     except NoArticle as exc:
+        failure = exc.reason in _CLASSIFIED_FAILURES
+        verdict = _classify(doc, page, None) if failure else None
+        if verdict is not None and verdict.blocked:
+            return Analysis(
+                None, verdict.page_class, verdict.evidence, kind, _prepare(doc, kind), verdict
+            )
         return Analysis(None, exc.reason, exc.detail or None, kind, _prepare(doc, kind))
     except Exception as exc:  # a bug or a pathological page must not stop a batch
         logger.exception("extraction failed for %s", doc.input)
         return Analysis(
             None, "extraction-error", f"{type(exc).__name__}: {exc}", kind, _prepare(doc, kind)
         )
-    return Analysis(article, kind=kind, prepared=_prepare(doc, kind, article))
+    verdict = _classify(doc, page, article)
+    # A page that will not be stored needs no template keys or sketch (a paywall teaser
+    # may be kept, with --keep-teasers).
+    keeps = verdict is None or verdict.page_class in (ARTICLE, PAYWALL)
+    prepared = _prepare(doc, kind, article if keeps else None)
+    return Analysis(article, kind=kind, prepared=prepared, verdict=verdict)
+
+
+def _classify(doc: Document, page: str, article: Article | None) -> Verdict | None:
+    """The class of the page (``page``, decoded; empty for a text input); None when it
+    can't be judged (or judging it failed)."""
+    try:
+        return classify(page, doc.url, article)
+    except Exception:  # classification is a filter: a bug in it must not lose the page
+        logger.exception("classification failed for %s", doc.input)
+        return None
 
 
 def _prepare(doc: Document, kind: DocumentKind, article: Article | None = None) -> Prepared:
@@ -181,17 +249,27 @@ def record(
     run_id: int,
     seen_at: str,
     defer_backfill: bool = False,
+    policy: Policy | None = None,
 ) -> Outcome:
     """Write what :func:`analyze` found, in one transaction, and return the outcome.
 
     The transaction includes the template backfill this page causes (re-cleaning the site's
     earlier articles when a line becomes template), so a kill leaves both or neither. With
     ``defer_backfill`` those articles go to the template backlog instead, and the caller
-    drains it (:func:`newsmill.templates.drain_backlog`) when its run ends."""
+    drains it (:func:`newsmill.templates.drain_backlog`) when its run ends.
+
+    A page that is not an article (a wall, an error page, a listing: ``analysis.verdict``)
+    or not in the ``policy``'s languages is *skipped* with the class (or ``language``) as
+    its reason: its raw page is kept, no article is stored."""
+    policy = policy or Policy()
     article = analysis.article
+    skip = policy.skip(analysis)
+    partial = article is not None and analysis.verdict is not None and analysis.verdict.blocked
     learned: templates.TemplateClean | None = None
     with store.transaction():
-        if article is None:
+        if skip is not None:
+            outcome = Outcome("skipped", doc.input, doc.url, None, *skip)
+        elif article is None:
             outcome = Outcome("empty", doc.input, doc.url, None, analysis.reason, analysis.detail)
             if analysis.reason == "extraction-error":
                 outcome = Outcome(
@@ -205,6 +283,8 @@ def record(
             article = learned.article
             url = article.url
             is_new = store.add_article(article, run_id=run_id, seen_at=seen_at)
+            if partial and is_new:
+                store.mark_partial(article.hash)
             templates.remember(store, learned, is_new=is_new)
             for sighting, kind in _sightings(doc, url):
                 store.record_url(sighting, article.hash, kind=kind, run_id=run_id, seen_at=seen_at)
@@ -217,6 +297,8 @@ def record(
             if match is not None:
                 reason = NEAR_DUPLICATE_REASONS[match.kind]
                 detail = f"{match.kind} of {match.matched} at similarity {match.similarity:.2f}"
+            elif partial and is_new and analysis.verdict is not None:
+                reason, detail = "partial", analysis.verdict.evidence
             outcome = Outcome(
                 "new" if is_new else "duplicate",
                 doc.input,
@@ -251,6 +333,8 @@ def record(
             # cross once, so a kill between this page and the backfill would leave the
             # site's earlier articles uncleaned for ever.
             templates.backfill(store, learned, run_id=run_id, defer=defer_backfill)
+    if doc.fetched:
+        policy.walls.note(templates.site_key(doc.url), analysis.verdict)
     return outcome
 
 
@@ -268,6 +352,7 @@ def process(
     run_id: int,
     seen_at: str | None = None,
     defer_backfill: bool = False,
+    policy: Policy | None = None,
 ) -> Outcome:
     """Analyze and record one document in this process (see :func:`record`)."""
     return record(
@@ -277,6 +362,7 @@ def process(
         run_id=run_id,
         seen_at=seen_at or utcnow(),
         defer_backfill=defer_backfill,
+        policy=policy,
     )
 
 
@@ -322,8 +408,10 @@ __all__ = [
     "Analysis",
     "Document",
     "Outcome",
+    "Policy",
     "RunCounts",
     "analyze",
+    "parse_languages",
     "process",
     "record",
     "record_skip",

@@ -36,6 +36,7 @@ import sqlite_utils
 import zstandard
 from sqlite_utils import Migrations
 
+from newsmill.classify import ARTICLE, CLASSES
 from newsmill.dbutil import atomic
 from newsmill.errors import QueryError, StoreError
 from newsmill.fingerprint import NORMALIZATION_VERSION, content_hash
@@ -84,6 +85,9 @@ ARTICLE_COLUMNS = (
 )
 
 migrations = Migrations("newsmill")
+
+# Event reasons of pages quarantined as not articles (the classes of newsmill.classify).
+QUARANTINE_REASONS = tuple(c for c in CLASSES if c != ARTICLE)
 
 
 @migrations()
@@ -366,6 +370,18 @@ def m008_archives(db: sqlite_utils.Database) -> None:
     db.execute("create index archive_records_article_hash on archive_records (article_hash)")
 
 
+@migrations()
+def m010_quarantine(db: sqlite_utils.Database) -> None:
+    """Pages that are not articles (:mod:`newsmill.classify`).
+
+    ``articles.partial``  1 for a paywall teaser kept with ``--keep-teasers`` (the article
+                          is only its free part)
+    an index on ``events (outcome, reason)``: ``stats`` counts the quarantined pages by class
+    """
+    db["articles"].add_column("partial", int, not_null_default=0)
+    db.execute("create index if not exists events_outcome_reason on events (outcome, reason)")
+
+
 def utcnow() -> str:
     """Current UTC time as ISO 8601 with seconds, the format of every timestamp we store."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -565,6 +581,10 @@ class Store:
         )
         self._insert("articles", row)
         return True
+
+    def mark_partial(self, article_hash: str) -> None:
+        """Flag an article as only part of the page's text (a paywall teaser kept)."""
+        self.db.execute("update articles set partial = 1 where hash = ?", [article_hash])
 
     def rebuild_near_duplicates(self) -> int:
         """Recompute every near-duplicate signature, link and cluster (after an upgrade)."""
@@ -977,9 +997,23 @@ class Store:
                     "group by 1 order by 2 desc, 1 limit 10"
                 ).fetchall()
             ),
+            # Pages skipped as walls, error pages or listings (newsmill.classify), and for
+            # their language: distinct URLs that have no article now, by class / language.
+            "quarantined": self._skips_by("reason", QUARANTINE_REASONS),
+            "languages_skipped": self._skips_by("detail", ("language",)),
+            "partial": scalar("select count(*) from articles where partial = 1"),
             "last_run": last,
             "size_bytes": self.path.stat().st_size if self.path and self.path.exists() else 0,
         }
+
+    def _skips_by(self, column: str, reasons: tuple[str, ...]) -> dict[str, int]:
+        marks = ",".join("?" * len(reasons))
+        sql = (
+            f"select {column}, count(distinct coalesce(url, input)) from events "
+            f"where outcome = 'skipped' and reason in ({marks}) "
+            "and coalesce(url, input) not in (select url from urls) group by 1 order by 2 desc, 1"
+        )
+        return dict(self.db.execute(sql, list(reasons)).fetchall())
 
     # -- site templates, explanations and hash moves (newsmill.templates, reprocess) --------
 

@@ -14,6 +14,8 @@ Settings:
 ``NEWSMILL_MAX_IN_FLIGHT`` pages being extracted at once (default 4 per worker)
 ``NEWSMILL_URL_FIELD``    default ``url``
 ``NEWSMILL_HTML_FIELD``   default ``html``
+``NEWSMILL_KEEP_TEASERS`` store paywall teasers, flagged partial (default False: skipped)
+``NEWSMILL_LANGUAGES``    keep only articles in these languages, e.g. ``en,de`` (default all)
 
 Extraction is CPU work and Scrapy runs one reactor thread, so the pipeline hands it to a
 process pool and awaits the result: the crawl keeps downloading meanwhile. Writes stay in
@@ -38,7 +40,15 @@ from scrapy.exceptions import NotConfigured
 from newsmill import templates
 from newsmill.crawl.state import CrawlRun
 from newsmill.crawl.workers import IN_FLIGHT_PER_WORKER, default_workers, make_pool, take_pool
-from newsmill.pipeline import Analysis, Document, analyze, record, trusted_canonical
+from newsmill.pipeline import (
+    Analysis,
+    Document,
+    Policy,
+    analyze,
+    parse_languages,
+    record,
+    trusted_canonical,
+)
 from newsmill.store import DEFAULT_DB_PATH, CommitGroup, Store, utcnow
 from newsmill.urls import normalize_url
 
@@ -80,8 +90,10 @@ class NewsmillPipeline:
         max_in_flight: int,
         url_field: str = "url",
         html_field: str = "html",
+        policy: Policy | None = None,
     ) -> None:
         self.crawler = crawler
+        self.policy = policy or Policy()
         self.stats = crawler.stats
         self.db_path = db_path
         self.workers = workers
@@ -114,6 +126,10 @@ class NewsmillPipeline:
             ),
             url_field=settings.get("NEWSMILL_URL_FIELD", "url"),
             html_field=settings.get("NEWSMILL_HTML_FIELD", "html"),
+            policy=Policy(
+                keep_teasers=settings.getbool("NEWSMILL_KEEP_TEASERS", False),
+                languages=parse_languages(settings.get("NEWSMILL_LANGUAGES")),
+            ),
         )
         crawler.signals.connect(pipeline._spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -223,6 +239,7 @@ class NewsmillPipeline:
                 run_id=self.run.run_id,
                 seen_at=utcnow(),
                 defer_backfill=True,
+                policy=self.policy,
             )
             self.run.after_record(
                 outcome, also_urls=[doc.input, *(adapter.get("redirect_urls") or [])]

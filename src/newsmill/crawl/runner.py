@@ -44,6 +44,8 @@ class CrawlConfig:
     http_handler: str = "aiohttp"  # or "twisted" (Scrapy's default)
     warc_dir: Path | None = None  # write every response into WARC files here
     warc_max_size: int = 1024**3  # rotate WARC files at this size
+    keep_teasers: bool = False  # store paywall teasers (flagged partial) instead of skipping
+    languages: tuple[str, ...] = ()  # keep only articles in these languages (empty: all)
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
     def args(self) -> dict[str, Any]:
@@ -141,6 +143,10 @@ def scrapy_settings(config: CrawlConfig) -> dict[str, Any]:
     }
     if config.workers is not None:
         settings["NEWSMILL_WORKERS"] = config.workers
+    if config.keep_teasers:
+        settings["NEWSMILL_KEEP_TEASERS"] = True
+    if config.languages:
+        settings["NEWSMILL_LANGUAGES"] = ",".join(config.languages)
     if config.warc_dir is not None:
         settings["NEWSMILL_WARC_DIR"] = str(config.warc_dir)
         settings["NEWSMILL_WARC_MAX_SIZE"] = config.warc_max_size

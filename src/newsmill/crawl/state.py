@@ -33,6 +33,15 @@ RECHECK_AFTER = {
     "unsafe-address": dt.timedelta(days=30),  # a redirect to a refused address
     "redirect-loop": dt.timedelta(days=7),
     "too-many-redirects": dt.timedelta(days=7),
+    # Pages that were not the article (newsmill.classify). A consent wall or paywall may be
+    # lifted, a region block or an error page rarely is; a bot challenge is transient (the
+    # doubling wait below). A page in a language not wanted waits as long as an error.
+    "consent-wall": dt.timedelta(days=1),
+    "paywall": dt.timedelta(days=7),
+    "region-block": dt.timedelta(days=30),
+    "soft-404": dt.timedelta(days=7),
+    "not-an-article": dt.timedelta(days=7),
+    "language": dt.timedelta(days=30),
 }
 TRANSIENT_FIRST = dt.timedelta(hours=1)
 TRANSIENT_MAX = dt.timedelta(days=1)
