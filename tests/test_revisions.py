@@ -345,3 +345,79 @@ def test_the_store_stays_consistent(revisited):
 
     with Store.open(revisited["db"]) as store:
         assert store.consistency_problems() == []
+
+
+# -- the library: revisions in the store ----------------------------------------------------------
+
+
+def _doc(title: str, paras: list[str], url: str, *, revisit: bool = False):
+    from newsmill.pipeline import Document
+
+    body = article_html(title, paras).encode()
+    return Document(body, url, url=url, kind="html", revisit=revisit)
+
+
+def test_a_story_revised_three_times_counts_once_for_site_templates(store):
+    """Template lines are lines many articles of a site hold; the revisions of one story
+    share most lines, and must not make the story's own short lines 'template'."""
+    from newsmill.pipeline import process
+
+    run_id = store.start_run("test", {})
+    site = "https://coast.example"
+    for slug in ("one-story", "two-story", "three-story", "four-story", "five-story"):
+        doc = _doc(slug, paragraphs(slug, "quay boats nets"), site + "/news/" + slug)
+        assert process(store, doc, run_id=run_id).outcome == "new"
+    url = site + "/news/pier-story"
+    paras = [*paragraphs("pier", "pier repair works"), "Reporting by Ana Silva."]
+    first = process(store, _doc("Pier", paras, url), run_id=run_id)
+    hashes = [first.article_hash]
+    for n in range(3):
+        paras = [*paras, f"Update {n + 1}: " + paragraphs(f"update{n}", "pier crane barge")[0]]
+        outcome = process(store, _doc("Pier", paras, url, revisit=True), run_id=run_id)
+        assert (outcome.outcome, outcome.reason) == ("new", "revision")
+        hashes.append(outcome.article_hash)
+    rows = store.db.execute("select hash, number, latest from revisions order by number").fetchall()
+    assert rows == [(h, i + 1, int(i == 3)) for i, h in enumerate(hashes)]
+    (text,) = store.db.execute("select text from articles where hash = ?", [hashes[-1]]).fetchone()
+    assert "Reporting by Ana Silva." in text  # not taken for the site's template
+    assert store.article_for_url(url) == hashes[-1]
+    # the same page again: unchanged; with a typo fixed: trivial; neither adds anything
+    same = process(store, _doc("Pier", paras, url, revisit=True), run_id=run_id)
+    assert (same.outcome, same.reason, same.article_hash) == ("duplicate", "unchanged", hashes[-1])
+    fixed = [paras[0].replace("officials", "oficials"), *paras[1:]]
+    typo = process(store, _doc("Pier", fixed, url, revisit=True), run_id=run_id)
+    assert (typo.outcome, typo.reason, typo.article_hash) == (
+        "duplicate",
+        "trivial-edit",
+        hashes[-1],
+    )
+    # a page that is not a revisit is judged as ever: a new article, no revision
+    other = process(store, _doc("Pier", paras[:-1], url + "-copy"), run_id=run_id)
+    assert other.reason != "revision"
+    assert store.consistency_problems() == []
+
+
+def test_revision_rows_follow_an_article_moved_to_a_new_hash(store):
+    from newsmill.pipeline import process
+
+    run_id = store.start_run("test", {})
+    url = "https://coast.example/news/tide-story"
+    paras = paragraphs("tide", "tide gauge harbour")
+    first = process(store, _doc("Tide", paras, url), run_id=run_id)
+    grown = process(store, _doc("Tide", [*paras, ADDED], url, revisit=True), run_id=run_id)
+    (text,) = store.db.execute(
+        "select text from articles where hash = ?", [grown.article_hash]
+    ).fetchone()
+    with store.transaction():
+        moved, merged = store.move_article(
+            grown.article_hash, text + "\nA line added by reprocess.", run_id=run_id, reason="t"
+        )
+    assert not merged
+    rows = store.db.execute(
+        "select story, hash, previous from revisions order by number"
+    ).fetchall()
+    assert rows == [
+        (first.article_hash, first.article_hash, None),
+        (first.article_hash, moved, first.article_hash),
+    ]
+    assert store.consistency_problems() == []

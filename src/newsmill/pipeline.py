@@ -154,14 +154,20 @@ def sketch_keys(text: str, text_hash: str) -> dict[str, tuple[list[int], int]]:
     return {text_hash: (sketch.keys, sketch.shingle_count)}
 
 
-def template_clean(store: Store, doc: Document, analysis: Analysis) -> templates.TemplateClean:
+def template_clean(
+    store: Store, doc: Document, analysis: Analysis, *, same_story: str | None = None
+) -> templates.TemplateClean:
     """The article as :func:`record` would store it now: its URL settled and its site's
-    template lines removed (reads the store, writes nothing)."""
+    template lines removed (reads the store, writes nothing). ``same_story``: the article
+    a revisited page's URL points to (see :func:`newsmill.templates.clean_article`)."""
     assert analysis.article is not None
     article = analysis.article
     url = doc.url if doc.url_is_final else (article.url or doc.url)
     return templates.clean_article(
-        store, _with_url(article, url), line_keys=analysis.prepared.line_keys
+        store,
+        _with_url(article, url),
+        line_keys=analysis.prepared.line_keys,
+        same_story=same_story,
     )
 
 
@@ -204,14 +210,11 @@ def record(
             if defer_backfill:
                 templates.settle_queued_source(store, article, run_id=run_id)
             # Site templates: remove the lines this site repeats, and learn from this page.
-            learned = template_clean(store, doc, analysis)
+            previous = revisions.previous_article(store, _revisit_keys(doc, article.url))
+            learned = template_clean(store, doc, analysis, same_story=previous)
             article = learned.article
             url = article.url
-            change = (
-                revisions.judge(store, _revisit_keys(doc, url), article.hash, article.text)
-                if doc.revisit
-                else None
-            )
+            change = revisions.judge(store, previous, article.hash, article.text)
             if change is not None and change.kind != "revision":
                 outcome = _seen_again(store, doc, url, change, run_id=run_id, seen_at=seen_at)
                 learned = None
@@ -324,7 +327,10 @@ def _seen_again(
 
 
 def _revisit_keys(doc: Document, url: str | None) -> list[str]:
-    """The URLs whose article a revisited page is compared with, the fetched one first."""
+    """The URLs whose article a revisited page is compared with, the fetched one first
+    (none when the page is not a revisit)."""
+    if not doc.revisit:
+        return []
     keys = [doc.input, doc.url, url]
     return [k for i, k in enumerate(keys) if k and k not in keys[:i]]
 

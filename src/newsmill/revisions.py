@@ -122,10 +122,14 @@ def _typo_fix(old: list[str], new: list[str]) -> bool:
     return difflib.SequenceMatcher(None, before, after).ratio() >= TYPO_LIKENESS
 
 
-def judge(store: Store, url_keys: list[str], new_hash: str, new_text: str) -> Change | None:
-    """How the text ``new_text`` of a revisited page compares with the article its URL
-    (the first of ``url_keys`` that is recorded) pointed to; None when no URL was."""
-    previous = next((h for h in map(store.article_for_url, url_keys) if h), None)
+def previous_article(store: Store, url_keys: list[str]) -> str | None:
+    """The article the first recorded URL of ``url_keys`` (a revisited page's) points to."""
+    return next((h for h in map(store.article_for_url, url_keys) if h), None)
+
+
+def judge(store: Store, previous: str | None, new_hash: str, new_text: str) -> Change | None:
+    """How the text ``new_text`` of a revisited page compares with ``previous``, the article
+    its URL pointed to (None: not a revisit, or a URL not stored)."""
     if previous is None:
         return None
     if previous == new_hash:
@@ -163,6 +167,11 @@ def add_revision(
         "select coalesce(max(number), 0) + 1 from revisions where story = ?", [story]
     ).fetchone()
     db.execute("update revisions set latest = 0 where story = ?", [story])
+    # The story counts once in its site's template learning: the latest revision holds its
+    # lines (templates.remember just recorded them), the earlier one stops counting (and so
+    # is not cleaned again for lines its site learns later: it is history).
+    db.execute("delete from site_lines where article_hash = ?", [previous])
+    db.execute("delete from site_articles where article_hash = ?", [previous])
     db.execute(
         "insert into revisions (story, number, hash, previous, url, fetched_at, run_id, latest, "
         "similarity, words_added, words_removed) values (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
