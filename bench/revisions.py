@@ -27,9 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from variants import add_paragraph, drop_paragraph, editors_note, paragraphs, with_headline
-
 from newsmill.revisions import compare_texts
+from variants import add_paragraph, drop_paragraph, editors_note, paragraphs, with_headline
 
 _ALPHA_WORD = re.compile(r"\b[^\W\d_]{4,}\b")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -95,7 +94,7 @@ def main() -> None:
     texts = [t for t in texts if t and len(t.split()) >= 50]
     rng = random.Random(args.seed)
     donor_sentences = [s for t in texts for s in sentences(t) if 10 <= len(s.split()) <= 40]
-    donor_paragraphs = [p for t in texts for p in paragraphs(t) if len(p.split()) >= 20]
+    donors = [p for t in texts for p in paragraphs(t) if len(p.split()) >= 20]
     vocabulary = sorted({w for t in texts for w in _ALPHA_WORD.findall(t)})
 
     def add_sentence(text: str, rng: random.Random) -> str:
@@ -122,7 +121,7 @@ def main() -> None:
         "2 typos fixed": ("trivial", typos(2)),
         "3 typos fixed": ("trivial", typos(3)),
         "sentence added": ("revision", add_sentence),
-        "paragraph added": ("revision", lambda t, r: add_paragraph(t, r, r.choice(donor_paragraphs))),
+        "paragraph added": ("revision", lambda t, r: add_paragraph(t, r, r.choice(donors))),
         "sentence removed": ("revision", drop_sentence),
         "paragraph removed": ("revision", drop_paragraph),
         "number changed": ("revision", change_number),

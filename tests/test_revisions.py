@@ -279,6 +279,12 @@ def test_export_gives_the_latest_revision_unless_all_revisions(revisited):
     assert all(r["revision"] == 1 and r["story"] == r["hash"] for r in others)
 
 
+def test_stats_counts_revisions(revisited):
+    out = run_cli("stats", db=revisited["db"]).stdout
+    assert "articles:  7 " in out
+    assert "revisions: 1 (of 1 articles updated after they were first stored" in out
+
+
 def test_dups_does_not_count_a_revision_as_an_article(revisited):
     db = revisited["db"]
     # the two revisions are near-duplicates (one cluster) ...
@@ -421,3 +427,18 @@ def test_revision_rows_follow_an_article_moved_to_a_new_hash(store):
         (first.article_hash, moved, first.article_hash),
     ]
     assert store.consistency_problems() == []
+
+
+def test_reprocess_leaves_an_earlier_revision_as_it_is(store, db_path):
+    from newsmill.pipeline import process
+
+    run_id = store.start_run("test", {})
+    url = "https://coast.example/news/tide-story"
+    paras = paragraphs("tide", "tide gauge harbour")
+    first = process(store, _doc("Tide", paras, url), run_id=run_id)
+    grown = process(store, _doc("Tide", [*paras, ADDED], url, revisit=True), run_id=run_id)
+    result = run_cli("reprocess", "--json", db=db_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["inputs"] == 1  # the latest revision only
+    hashes = {h for (h,) in store.db.execute("select hash from articles")}
+    assert hashes == {first.article_hash, grown.article_hash}

@@ -404,6 +404,11 @@ def stats(as_json: bool, db_path: Path) -> None:
     if data["archives"]:
         states = ", ".join(f"{n} {status}" for status, n in sorted(data["archives"].items()))
         click.echo(f"archives:  {states} ({data['archive_records']} records ingested)")
+    if data["revisions"]:
+        click.echo(
+            f"revisions: {data['revisions']} (of {data['revised_stories']} articles updated "
+            "after they were first stored; export gives the latest)"
+        )
     if data["template_backlog"]:
         click.echo(
             f"backlog:   {data['template_backlog']} articles to clean again for learned "

@@ -1017,6 +1017,8 @@ class Store:
                 self.db.execute("select status, count(*) from archives group by 1").fetchall()
             ),
             "archive_records": scalar("select count(*) from archive_records"),
+            "revisions": scalar("select count(*) from revisions where number > 1"),
+            "revised_stories": scalar("select count(distinct story) from revisions"),
             "first_seen": scalar("select min(first_seen) from articles"),
             "last_seen": scalar("select max(last_seen) from articles"),
             "languages": dict(

@@ -70,6 +70,7 @@ MAX_SITEMAP_LINKS = 50_000
 LASTMOD_MARGIN = dt.timedelta(hours=6)
 
 HUB_PRIORITY = 10  # feeds and sitemaps before articles, so caps see the newest first
+REVISIT_PRIORITY = -1  # new article pages before revisits of stored ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,7 @@ class NewsSpider(scrapy.Spider):
                     callback=self.parse,
                     errback=self.on_error,
                     headers=headers,
+                    priority=REVISIT_PRIORITY,
                     dont_filter=True,
                     meta={
                         "newsmill_role": "article",
