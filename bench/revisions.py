@@ -100,7 +100,10 @@ def main() -> None:
     def add_sentence(text: str, rng: random.Random) -> str:
         paras = paragraphs(text)
         i = rng.randrange(len(paras))
-        paras[i] += " " + rng.choice([s for s in donor_sentences if s not in text])
+        extra = rng.choice(donor_sentences)
+        while extra in text:
+            extra = rng.choice(donor_sentences)
+        paras[i] += " " + extra
         return "\n".join(paras)
 
     def replace_word(text: str, rng: random.Random) -> str:
