@@ -442,3 +442,25 @@ def test_reprocess_leaves_an_earlier_revision_as_it_is(store, db_path):
     assert json.loads(result.stdout)["inputs"] == 1  # the latest revision only
     hashes = {h for (h,) in store.db.execute("select hash from articles")}
     assert hashes == {first.article_hash, grown.article_hash}
+
+
+def test_refresh_refetches_without_validators_and_keeps_revisions(tmp_path):
+    """--refresh fetches every stored article again, unconditionally: a changed text is a
+    revision of its story there too (not an unrelated new article)."""
+    site = RevisitSite()
+    try:
+        db = tmp_path / "news.db"
+        assert crawl(db, site)["new"] == 6
+        site.phase = 2
+        mark = len(site.site.log)
+        refreshed = crawl(db, site, "--refresh")
+        hits = article_hits(site.site.log[mark:])
+    finally:
+        site.site.stop()
+    assert sorted(hits) == sorted(ARTICLES)
+    assert not any(h.conditional for hs in hits.values() for h in hs)
+    assert (refreshed["new"], refreshed["duplicate"]) == (1, 5)
+    assert refreshed["reasons"]["new:revision"] == 1
+    assert refreshed["reasons"]["duplicate:unchanged"] == 4
+    assert refreshed["reasons"]["duplicate:trivial-edit"] == 1
+    assert query(db, "select count(*) from revisions") == [(2,)]
