@@ -319,6 +319,13 @@ def test_trivial_edits_and_revisions():
     assert compare_texts(text, one_typo, previous).kind == "trivial"
     two_typos = one_typo.replace("Residents", "Residnets", 1)
     assert compare_texts(text, two_typos, previous).kind == "trivial"
+    # typos a word apart, and next to a word repeated close by, are still one fix each
+    close = text.replace("officials described the", "oficials described teh", 1)
+    assert compare_texts(text, close, previous).kind == "trivial"
+    repeated = text.replace("said they had", "said thye had", 1)
+    assert compare_texts(text, repeated, previous).kind == "trivial"
+    adjacent = text.replace("story continued", "stroy continud", 1)
+    assert compare_texts(text, adjacent, previous).kind == "trivial"
     sentence = text + "\nThe mayor resigned on Friday after the vote, her office said."
     change = compare_texts(text, sentence, previous)
     assert change.kind == "revision" and change.words_added == 11 and change.words_removed == 0

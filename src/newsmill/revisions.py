@@ -27,6 +27,7 @@ near-duplicate index untouched.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import difflib
 import os
@@ -85,8 +86,17 @@ class Change:
         )
 
 
+# More shingles than this differ: not a few typo fixes (a fix of two words changes at most
+# 12), so the word-level diff is not needed to tell.
+TYPO_MAX_CHANGED = 12 * TRIVIAL_EDITS
+
+
 def compare_texts(old: str, new: str, previous: str) -> Change:
-    """Compare the stored text ``old`` (hash ``previous``) with a newly fetched ``new``."""
+    """Compare the stored text ``old`` (hash ``previous``) with a newly fetched ``new``.
+
+    Linear in the texts' length, except a word-level diff of the span between the first
+    and the last change when only a few shingles differ (a long text with a typo or two).
+    """
     old_tokens, new_tokens = tokens(old), tokens(new)
     if old_tokens == new_tokens:
         return Change("unchanged", previous, 1.0, 0, 0, 0)
@@ -94,22 +104,63 @@ def compare_texts(old: str, new: str, previous: str) -> Change:
     union = len(a | b)
     changed = len(a ^ b)
     similarity = 1.0 - changed / union if union else 1.0
-    added = removed = 0
-    typo_fixes = 0
-    matcher = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            continue
-        removed += i2 - i1
-        added += j2 - j1
-        if op == "replace" and _typo_fix(old_tokens[i1:i2], new_tokens[j1:j2]):
-            typo_fixes += 1
-        else:
-            typo_fixes = TRIVIAL_EDITS + 1  # an insertion, a deletion or a real rewording
-    trivial = typo_fixes <= TRIVIAL_EDITS and similarity >= TRIVIAL_SIMILARITY
+    counts_old, counts_new = collections.Counter(old_tokens), collections.Counter(new_tokens)
+    added = sum((counts_new - counts_old).values())
+    removed = sum((counts_old - counts_new).values())
+    trivial = (
+        changed <= TYPO_MAX_CHANGED
+        and similarity >= TRIVIAL_SIMILARITY
+        and _only_typo_fixes(old_tokens, new_tokens)
+    )
     return Change(
         "trivial" if trivial else "revision", previous, similarity, changed, added, removed
     )
+
+
+# Where two token sequences that differ at a position may agree again: (words skipped in
+# the old text, in the new one), insertions and deletions first. A typo fix replaces one or
+# two words by one or two.
+_RESYNC = ((0, 1), (1, 0), (0, 2), (2, 0), (1, 1), (1, 2), (2, 1), (2, 2))
+# Tokens that must agree after a change for the texts to be back in step: first a few (a
+# common word alone, "that ... that", would often agree by chance), then one (two typos a
+# word apart). A false match can only make a change look like an insertion, a deletion or
+# a rewording (a revision), never like a typo fix the texts do not hold: every
+# replacement is checked for likeness.
+_RESYNC_WORDS = (4, 1)
+
+
+def _only_typo_fixes(old: list[str], new: list[str]) -> bool:
+    """Whether ``new`` is ``old`` with at most :data:`TRIVIAL_EDITS` typo fixes.
+
+    One pass over both (a general diff is quadratic on long texts): at each difference, the
+    nearest offsets where the texts agree again say what changed.
+    """
+    i = j = fixes = 0
+    while True:
+        while i < len(old) and j < len(new) and old[i] == new[j]:
+            i += 1
+            j += 1
+        if i == len(old) and j == len(new):
+            return True
+        step = _resync(old, new, i, j)
+        if step is None:
+            return False  # more than two words changed in a row
+        di, dj = step
+        if not (di and dj and _typo_fix(old[i : i + di], new[j : j + dj])):
+            return False  # a word inserted or removed, or a real rewording
+        fixes += 1
+        if fixes > TRIVIAL_EDITS:
+            return False
+        i += di
+        j += dj
+
+
+def _resync(old: list[str], new: list[str], i: int, j: int) -> tuple[int, int] | None:
+    for k in _RESYNC_WORDS:
+        for di, dj in _RESYNC:
+            if old[i + di : i + di + k] == new[j + dj : j + dj + k]:
+                return di, dj
+    return None
 
 
 def _typo_fix(old: list[str], new: list[str]) -> bool:
