@@ -87,6 +87,8 @@ class Hit:
     conditional: bool
     status: int = 0
     agent: str = ""
+    if_none_match: str = ""
+    if_modified_since: str = ""
 
 
 @dataclass
@@ -132,6 +134,8 @@ class Site:
                     ),
                 )
                 hit.agent = self.headers.get("User-Agent", "")
+                hit.if_none_match = self.headers.get("If-None-Match", "")
+                hit.if_modified_since = self.headers.get("If-Modified-Since", "")
                 site.log.append(hit)
                 make = site.routes.get(route)
                 if make is None:
@@ -139,7 +143,13 @@ class Site:
                 else:
                     status, headers, body = make()
                 etag = headers.get("ETag")
-                if etag and self.headers.get("If-None-Match") == etag:
+                if etag:
+                    unchanged = self.headers.get("If-None-Match") == etag
+                else:
+                    unchanged = _not_modified_since(
+                        headers.get("Last-Modified"), hit.if_modified_since
+                    )
+                if unchanged:
                     status, body = 304, b""
                 hit.status = status
                 try:
@@ -163,6 +173,18 @@ class Site:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+
+
+def _not_modified_since(last_modified: str | None, since: str) -> bool:
+    """If-Modified-Since (RFC 9110 13.1.3): the page has not changed since that date."""
+    if not last_modified or not since:
+        return False
+    try:
+        return email.utils.parsedate_to_datetime(
+            last_modified
+        ) <= email.utils.parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
 
 
 def _static(

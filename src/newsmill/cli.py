@@ -345,12 +345,26 @@ class _IngestProgress:
     is_flag=True,
     help="One article per near-duplicate cluster: the earliest.",
 )
+@click.option(
+    "--all-revisions",
+    is_flag=True,
+    help="Every revision of an updated article (with its story and revision number), "
+    "not only the latest.",
+)
 @common_options
-def export(fmt: str, output: Path | None, site: str | None, unique: bool, db_path: Path) -> None:
+def export(
+    fmt: str,
+    output: Path | None,
+    site: str | None,
+    unique: bool,
+    all_revisions: bool,
+    db_path: Path,
+) -> None:
     """Write the stored articles as JSON lines or CSV, oldest first.
 
     Every row carries its near-duplicate ``cluster`` (the hash of the cluster's earliest
-    article; an article without near-duplicates is its own cluster).
+    article; an article without near-duplicates is its own cluster). An article updated
+    after publication is exported as its latest revision, unless --all-revisions.
 
     Examples:
 
@@ -358,24 +372,39 @@ def export(fmt: str, output: Path | None, site: str | None, unique: bool, db_pat
 
         newsmill export --unique -o corpus.jsonl
     """
+    from newsmill.revisions import revision_numbers
+
+    fields = EXPORT_FIELDS + (("story", "revision") if all_revisions else ())
     with Store.open(db_path) as store:
-        rows = (_export_row(row) for row in store.iter_articles(site=site, unique=unique))
+        numbers = revision_numbers(store) if all_revisions else {}
+        rows = (
+            _export_row(row, fields, numbers)
+            for row in store.iter_articles(site=site, unique=unique, all_revisions=all_revisions)
+        )
         if output is None:
-            n = _write_rows(rows, fmt, sys.stdout)
+            n = _write_rows(rows, fmt, sys.stdout, fields)
         else:
             with open(output, "w", encoding="utf-8", newline="") as fh:
-                n = _write_rows(rows, fmt, fh)
+                n = _write_rows(rows, fmt, fh, fields)
     _say(f"export: {n} articles")
 
 
-def _export_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: row.get(name) for name in EXPORT_FIELDS}
+def _export_row(
+    row: dict[str, Any],
+    fields: tuple[str, ...] = EXPORT_FIELDS,
+    revisions: dict[str, tuple[str, int]] | None = None,
+) -> dict[str, Any]:
+    if revisions is not None and "story" in fields:
+        row["story"], row["revision"] = revisions.get(row["hash"], (row["hash"], 1))
+    return {name: row.get(name) for name in fields}
 
 
-def _write_rows(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
+def _write_rows(
+    rows: Iterator[dict[str, Any]], fmt: str, out: TextIO, fields: tuple[str, ...] = EXPORT_FIELDS
+) -> int:
     n = 0
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+        writer = csv.DictWriter(out, fieldnames=fields)
         writer.writeheader()
         write: Callable[[dict[str, Any]], object] = writer.writerow
     else:
@@ -412,6 +441,11 @@ def stats(as_json: bool, db_path: Path) -> None:
     if data["archives"]:
         states = ", ".join(f"{n} {status}" for status, n in sorted(data["archives"].items()))
         click.echo(f"archives:  {states} ({data['archive_records']} records ingested)")
+    if data["revisions"]:
+        click.echo(
+            f"revisions: {data['revisions']} (of {data['revised_stories']} articles updated "
+            "after they were first stored; export gives the latest)"
+        )
     if data["template_backlog"]:
         click.echo(
             f"backlog:   {data['template_backlog']} articles to clean again for learned "
@@ -483,22 +517,39 @@ def search(query: str, limit: int, as_json: bool, db_path: Path) -> None:
 @cli.command()
 @click.argument("key")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--revisions",
+    "with_revisions",
+    is_flag=True,
+    help="Every revision of the article's story, with fetch times and a word diff.",
+)
 @common_options
-def show(key: str, as_json: bool, db_path: Path) -> None:
+def show(key: str, as_json: bool, with_revisions: bool, db_path: Path) -> None:
     """Show one article by its hash (or a prefix of 6+ hex digits) or one of its URLs.
 
-    Example:
+    A URL shows the article it points to now (an updated article's latest revision).
+
+    Examples:
 
         newsmill show 3f1c2a
+
+        newsmill show https://example.com/news/story.html --revisions
     """
+    from newsmill.revisions import history
+
     with Store.open(db_path) as store:
         article = store.find_article_by_key(key)
         if article is not None:
             article["cluster_size"] = len(store.neardup.members(article["cluster"]))
             h = article["hash"]
             article["near_duplicates"] = [describe_link(x, h) for x in store.neardup.links(h)]
+            if with_revisions:
+                article["revisions"] = history(store, h)
     if article is None:
         raise click.ClickException(f"no article with hash or URL {key!r}")
+    if with_revisions and not as_json:
+        _echo_revisions(article["revisions"])
+        return
     if as_json:
         click.echo(json.dumps(article, ensure_ascii=False, indent=2))
         return
@@ -521,6 +572,31 @@ def show(key: str, as_json: bool, db_path: Path) -> None:
         click.echo(f"{'linked:':14}{note}")
     click.echo()
     click.echo(article["text"])
+
+
+def _echo_revisions(rows: list[dict[str, Any]]) -> None:
+    """One block per revision: number, hash, fetch time, run, URL, and the word diff
+    from the revision before (``[-removed-]``, ``{+added+}``)."""
+    from newsmill.revisions import word_diff
+
+    previous_text: str | None = None
+    for row in rows:
+        latest = "  (latest)" if row["latest"] and len(rows) > 1 else ""
+        click.echo(
+            f"revision {row['number']}  {row['hash'][:12]}  fetched {row['fetched_at']}  "
+            f"run {row['run_id']}{latest}"
+        )
+        click.echo(f"  {'url:':8}{row['url']}")
+        if row.get("title"):
+            click.echo(f"  {'title:':8}{row['title']}")
+        text = row.get("text")
+        if previous_text is not None and text is not None:
+            click.echo(f"  {'change:':8}+{row['words_added']} -{row['words_removed']} words")
+            for hunk in word_diff(previous_text, text):
+                click.echo(f"    {hunk}")
+        previous_text = text
+    if len(rows) == 1:
+        click.echo("  (no other revision)")
 
 
 @cli.command()
@@ -561,9 +637,11 @@ def dups(
             n = store.rebuild_near_duplicates()
             _say(f"dups: rebuilt the near-duplicate index over {n} articles")
         count = 0
-        for cluster in store.neardup.clusters(min_size=min_size, limit=limit):
+        # An earlier revision of an updated article is not an article of its own here.
+        latest = "hash not in (select hash from superseded_revisions)"
+        for cluster in store.neardup.clusters(min_size=min_size, limit=limit, where=latest):
             count += 1
-            rows = store.neardup.members(cluster.id) if members else []
+            rows = store.neardup.members(cluster.id, where=latest) if members else []
             if as_json:
                 record: dict[str, Any] = {
                     "cluster": cluster.id,
@@ -753,6 +831,23 @@ def rules_test() -> None:
     help="Refetch article pages already stored, and ignore ETag/Last-Modified.",
 )
 @click.option(
+    "--revisit",
+    default="24h",
+    show_default=True,
+    type=DURATION,
+    metavar="DURATION",
+    help="Fetch again (conditional GET) stored articles first seen this recently; a changed "
+    "text becomes a revision (0: never).",
+)
+@click.option("--no-revisit", is_flag=True, help="Same as --revisit 0.")
+@click.option(
+    "--revisit-max",
+    default=300,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Revisit at most this many URLs per run, least recently checked first.",
+)
+@click.option(
     "--delay",
     default=1.0,
     show_default=True,
@@ -828,6 +923,9 @@ def crawl(
     max_pages: int | None,
     max_runtime: float | None,
     refresh: bool,
+    revisit: float,
+    no_revisit: bool,
+    revisit_max: int,
     delay: float,
     timeout: float,
     retries: int,
@@ -849,9 +947,11 @@ def crawl(
     a robots.txt, or a site or section page; newsmill tells which from the response. From a
     page it finds feeds, robots.txt sitemaps and article links on the same site.
 
-    Pages whose article is stored are not fetched again; feeds and sitemaps are fetched
-    with ETag/If-Modified-Since. A second crawl running on the same database exits at once
-    with code 75.
+    Pages whose article is stored are not fetched again, except revisits: articles first
+    seen within --revisit are fetched again with ETag/If-Modified-Since (at most hourly),
+    and a text that changed beyond a trivial edit is stored as a new revision of its story.
+    Feeds and sitemaps are fetched with ETag/If-Modified-Since. A second crawl running on
+    the same database exits at once with code 75.
 
     Examples:
 
@@ -911,6 +1011,8 @@ def crawl(
         max_pages=max_pages,
         max_runtime=max_runtime,
         refresh=refresh,
+        revisit=0.0 if no_revisit else revisit,
+        revisit_max=revisit_max,
         delay=delay,
         timeout=timeout,
         retries=retries,
@@ -933,11 +1035,15 @@ def crawl(
     data = summary.as_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))
+    revised = data["reasons"].get("new:revision", 0)
     _say(
-        f"crawl: {data['fetched']} fetched, {data['new']} new, {data['duplicate']} duplicate, "
+        f"crawl: {data['fetched']} fetched, {data['new']} new"
+        + (f" ({revised} revision{'s' if revised > 1 else ''})" if revised else "")
+        + f", {data['duplicate']} duplicate, "
         f"{data['empty']} empty, {data['failed']} failed, {data['skipped']} skipped, "
         f"{data['not_modified']} not modified, {data['robots_denied']} robots denied, "
-        f"{data['known']} known (run {summary.run_id}, {summary.status}, "
+        f"{data['known']} known, {data['revisited']} revisited "
+        f"(run {summary.run_id}, {summary.status}, "
         f"{summary.seconds:.1f}s)"
     )
     if summary.status in ("failed", "interrupted"):

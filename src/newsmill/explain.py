@@ -47,6 +47,9 @@ REASONS = {
     "not-an-article": "quarantined: not an article, a section, tag or search page ({detail})",
     "language": "skipped: language {detail} is not one of --languages",
     "partial": "stored as {hash}, a paywall teaser kept as partial (--keep-teasers): {detail}",
+    "revision": "stored as {hash}, a new revision of the article its URL held ({detail})",
+    "unchanged": "revisited: the text is unchanged ({hash})",
+    "trivial-edit": "revisited: a trivial edit ({detail}), only last_seen updated",
 }
 
 
@@ -137,7 +140,24 @@ def _article_notes(store: Store, article: dict[str, Any]) -> list[str]:
         notes.append("not checked for near-duplicates: text too short to judge")
     notes += [f"linked: {describe_link(link, h)}" for link in index.links(h)]
     notes += [_archive_note(row) for row in store.archive_records_for(h)]
+    notes += _revision_notes(store, h)
     return notes
+
+
+def _revision_notes(store: Store, article_hash: str) -> list[str]:
+    """Where the article stands in its story's revisions (none when never revised)."""
+    from newsmill.revisions import history, story_of
+
+    if story_of(store, article_hash) is None:
+        return []
+    rows = history(store, article_hash)
+    mine = [r["number"] for r in rows if r["hash"] == article_hash]
+    latest = next(r for r in reversed(rows) if r["latest"])
+    where = "the latest" if latest["hash"] == article_hash else f"latest is {latest['hash']}"
+    return [
+        f"revision {mine[-1]} of {len(rows)} of story {rows[0]['hash']} ({where}; "
+        f"newsmill show {article_hash[:12]} --revisions)"
+    ]
 
 
 def _archive_note(row: dict[str, Any]) -> str:

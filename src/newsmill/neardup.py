@@ -1365,22 +1365,26 @@ class NearDupIndex:
             )
         )
 
-    def members(self, cluster_id: str) -> list[dict[str, Any]]:
-        """The articles of a cluster, earliest first."""
+    def members(self, cluster_id: str, *, where: str = "") -> list[dict[str, Any]]:
+        """The articles of a cluster, earliest first. ``where``: an SQL condition on
+        ``articles`` the members listed must meet (the store's, never user input)."""
         return list(
             self.db.query(
                 "select hash, url, site, title, first_seen, last_seen from articles "
-                "where cluster = ? order by first_seen, hash",
+                f"where cluster = ? {'and ' + where if where else ''} order by first_seen, hash",
                 [cluster_id],
             )
         )
 
-    def clusters(self, *, min_size: int = 2, limit: int | None = None) -> Iterator[Cluster]:
-        """Clusters with at least ``min_size`` members, largest first."""
-        sql = """
+    def clusters(
+        self, *, min_size: int = 2, limit: int | None = None, where: str = ""
+    ) -> Iterator[Cluster]:
+        """Clusters with at least ``min_size`` members, largest first. ``where``: an SQL
+        condition on ``articles`` the members counted must meet (as :meth:`members`)."""
+        sql = f"""
             select cluster, count(*), group_concat(distinct coalesce(site, '?')),
                    min(first_seen), max(coalesce(last_seen, first_seen))
-            from articles where cluster is not null
+            from articles where cluster is not null {"and " + where if where else ""}
             group by cluster having count(*) >= ?
             order by count(*) desc, min(first_seen), cluster
         """

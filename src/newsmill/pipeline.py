@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from newsmill import templates
+from newsmill import revisions, templates
 from newsmill.classify import ARTICLE, PAYWALL, Verdict, WallWatch, classify
 from newsmill.errors import NoArticle
 from newsmill.extract import (
@@ -65,6 +65,9 @@ class Document:
     # templates.pack_line_ids (a crawl sets it): the worker then sketches the text the store
     # will most likely keep. Only a hint: record() sketches the text itself when it differs.
     template_hint: bytes = b""
+    # A stored article's URL fetched again (a crawl's revisit): a changed text becomes a
+    # revision of its story, or only updates last_seen (newsmill.revisions).
+    revisit: bool = False
 
     @property
     def fetched(self) -> bool:
@@ -219,14 +222,20 @@ def sketch_keys(text: str, text_hash: str) -> dict[str, tuple[list[int], int]]:
     return {text_hash: (sketch.keys, sketch.shingle_count)}
 
 
-def template_clean(store: Store, doc: Document, analysis: Analysis) -> templates.TemplateClean:
+def template_clean(
+    store: Store, doc: Document, analysis: Analysis, *, same_story: str | None = None
+) -> templates.TemplateClean:
     """The article as :func:`record` would store it now: its URL settled and its site's
-    template lines removed (reads the store, writes nothing)."""
+    template lines removed (reads the store, writes nothing). ``same_story``: the article
+    a revisited page's URL points to (see :func:`newsmill.templates.clean_article`)."""
     assert analysis.article is not None
     article = analysis.article
     url = doc.url if doc.url_is_final else (article.url or doc.url)
     return templates.clean_article(
-        store, _with_url(article, url), line_keys=analysis.prepared.line_keys
+        store,
+        _with_url(article, url),
+        line_keys=analysis.prepared.line_keys,
+        same_story=same_story,
     )
 
 
@@ -279,35 +288,25 @@ def record(
             if defer_backfill:
                 templates.settle_queued_source(store, article, run_id=run_id)
             # Site templates: remove the lines this site repeats, and learn from this page.
-            learned = template_clean(store, doc, analysis)
+            previous = revisions.previous_article(store, _revisit_keys(doc, article.url))
+            learned = template_clean(store, doc, analysis, same_story=previous)
             article = learned.article
             url = article.url
-            is_new = store.add_article(article, run_id=run_id, seen_at=seen_at)
-            if partial and is_new:
-                store.mark_partial(article.hash)
-            templates.remember(store, learned, is_new=is_new)
-            for sighting, kind in _sightings(doc, url):
-                store.record_url(sighting, article.hash, kind=kind, run_id=run_id, seen_at=seen_at)
-            reason = None if is_new else "exact-copy"
-            detail = None
-            match = None
-            if is_new:
-                sketch = analysis.prepared.sketch_for(article)
-                match = store.link_near_duplicates(article, seen_at=seen_at, sketch=sketch)
-            if match is not None:
-                reason = NEAR_DUPLICATE_REASONS[match.kind]
-                detail = f"{match.kind} of {match.matched} at similarity {match.similarity:.2f}"
-            elif partial and is_new and analysis.verdict is not None:
-                reason, detail = "partial", analysis.verdict.evidence
-            outcome = Outcome(
-                "new" if is_new else "duplicate",
-                doc.input,
-                url,
-                article.hash,
-                reason,
-                detail,
-                tuple(line_id for _, _, line_id in learned.removed),
-            )
+            change = revisions.judge(store, previous, article.hash, article.text)
+            if change is not None and change.kind != "revision":
+                outcome = _seen_again(store, doc, url, change, run_id=run_id, seen_at=seen_at)
+                learned = None
+            else:
+                outcome = _store_article(
+                    store,
+                    doc,
+                    analysis,
+                    learned,
+                    change,
+                    run_id=run_id,
+                    seen_at=seen_at,
+                    partial=partial,
+                )
         if _keeps_page(doc, analysis.kind):
             store.save_page(
                 outcome.url or doc.input,
@@ -336,6 +335,97 @@ def record(
     if doc.fetched:
         policy.walls.note(templates.site_key(doc.url), analysis.verdict)
     return outcome
+
+
+def _store_article(
+    store: Store,
+    doc: Document,
+    analysis: Analysis,
+    learned: templates.TemplateClean,
+    change: revisions.Change | None,
+    *,
+    run_id: int,
+    seen_at: str,
+    partial: bool = False,
+) -> Outcome:
+    """Store a page's article (new, an exact copy, or a new revision of the story
+    ``change`` says its URL held) with its URL sightings and near-duplicate links;
+    ``partial``: a paywall teaser kept with --keep-teasers."""
+    article = learned.article
+    url = article.url
+    is_new = store.add_article(article, run_id=run_id, seen_at=seen_at)
+    if partial and is_new:
+        store.mark_partial(article.hash)
+    templates.remember(store, learned, is_new=is_new)
+    for sighting, kind in _sightings(doc, url):
+        store.record_url(sighting, article.hash, kind=kind, run_id=run_id, seen_at=seen_at)
+    reason = None if is_new else "exact-copy"
+    detail = None
+    match = None
+    if is_new:
+        sketch = analysis.prepared.sketch_for(article)
+        match = store.link_near_duplicates(article, seen_at=seen_at, sketch=sketch)
+    if match is not None:
+        reason = NEAR_DUPLICATE_REASONS[match.kind]
+        detail = f"{match.kind} of {match.matched} at similarity {match.similarity:.2f}"
+    elif partial and is_new and analysis.verdict is not None:
+        reason, detail = "partial", analysis.verdict.evidence
+    if change is not None and (is_new or _same_story(store, article.hash, change.previous)):
+        # Its own hash and row; linked to the text it replaces (a text the story had before
+        # is linked again: the story went back to it).
+        number = revisions.add_revision(
+            store,
+            change,
+            article.hash,
+            url=url or doc.input,
+            fetched_at=doc.fetched_at or seen_at,
+            run_id=run_id,
+        )
+        reason = "revision"
+        detail = f"revision {number}: {change.describe()}"
+    return Outcome(
+        "new" if is_new else "duplicate",
+        doc.input,
+        url,
+        article.hash,
+        reason,
+        detail,
+        tuple(line_id for _, _, line_id in learned.removed),
+    )
+
+
+def _same_story(store: Store, a: str, b: str) -> bool:
+    story = revisions.story_of(store, a)
+    return story is not None and story == revisions.story_of(store, b)
+
+
+def _seen_again(
+    store: Store,
+    doc: Document,
+    url: str | None,
+    change: revisions.Change,
+    *,
+    run_id: int,
+    seen_at: str,
+) -> Outcome:
+    """A revisited page whose text is unchanged or trivially edited: the article its URL
+    points to was seen again (``last_seen``); nothing else is stored."""
+    previous = change.previous
+    store.db.execute("update articles set last_seen = ? where hash = ?", [seen_at, previous])
+    for sighting, kind in _sightings(doc, url):
+        store.record_url(sighting, previous, kind=kind, run_id=run_id, seen_at=seen_at)
+    if change.kind == "unchanged":
+        return Outcome("duplicate", doc.input, url, previous, "unchanged")
+    return Outcome("duplicate", doc.input, url, previous, "trivial-edit", change.describe())
+
+
+def _revisit_keys(doc: Document, url: str | None) -> list[str]:
+    """The URLs whose article a revisited page is compared with, the fetched one first
+    (none when the page is not a revisit)."""
+    if not doc.revisit:
+        return []
+    keys = [doc.input, doc.url, url]
+    return [k for i, k in enumerate(keys) if k and k not in keys[:i]]
 
 
 def record_skip(store: Store, *, run_id: int, input: str, reason: str, detail: str = "") -> Outcome:

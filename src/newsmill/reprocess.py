@@ -55,14 +55,16 @@ class ReprocessResult:
 
 def select_articles(store: Store, site: str | None) -> list[dict[str, Any]]:
     """The articles to reprocess, oldest first: all, or those of ``site`` (a site key such as
-    ``example.com`` or the site name stored with the article)."""
+    ``example.com`` or the site name stored with the article). An earlier revision of an
+    updated article is history (its page is the latest revision's now): it stays as stored."""
     sql = (
         "select a.hash, a.url, a.site, a.text, s.site as site_key from articles a "
-        "left join site_articles s on s.article_hash = a.hash"
+        "left join site_articles s on s.article_hash = a.hash "
+        "where a.hash not in (select hash from superseded_revisions)"
     )
     params: list[str] = []
     if site:
-        sql += " where s.site = ? or a.site = ?"
+        sql += " and (s.site = ? or a.site = ?)"
         params = [site.lower().removeprefix("www."), site]
     return list(store.db.query(sql + " order by a.first_seen, a.hash", params))
 

@@ -382,6 +382,46 @@ def m010_quarantine(db: sqlite_utils.Database) -> None:
     db.execute("create index if not exists events_outcome_reason on events (outcome, reason)")
 
 
+@migrations()
+def m011_revisions(db: sqlite_utils.Database) -> None:
+    """Revisions of a story whose text changed when its URL was revisited
+    (:mod:`newsmill.revisions`), when each page URL was last checked, and a run counter.
+
+    ``revisions``  one row per text of a story that has more than one: ``story`` (the hash
+                   of its first text), ``number`` (from 1), ``hash``, ``previous``, the
+                   ``url`` and ``fetched_at`` / ``run_id`` of the fetch, ``latest`` (1 on the
+                   row its URL points to now), and how it differs from the previous text
+    ``superseded_revisions``  (a view) the hashes that are an earlier revision and not the
+                   latest of any story
+    """
+    db.execute(
+        """
+        create table revisions (
+            id integer primary key,
+            story text not null,
+            number integer not null,
+            hash text not null,
+            previous text,
+            url text,
+            fetched_at text not null,
+            run_id integer,
+            latest integer not null default 0,
+            similarity real,
+            words_added integer,
+            words_removed integer
+        )
+        """
+    )
+    db.execute("create index revisions_story on revisions (story, number)")
+    db.execute("create index revisions_hash on revisions (hash)")
+    db.execute(
+        "create view superseded_revisions as select hash from revisions where latest = 0 "
+        "except select hash from revisions where latest = 1"
+    )
+    db["pages"].add_column("checked_at", str)
+    db["runs"].add_column("revisited", int)
+
+
 def utcnow() -> str:
     """Current UTC time as ISO 8601 with seconds, the format of every timestamp we store."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -908,22 +948,36 @@ class Store:
         return self.find_article(row[0]) if row else None
 
     def iter_articles(
-        self, *, site: str | None = None, unique: bool = False
+        self, *, site: str | None = None, unique: bool = False, all_revisions: bool = True
     ) -> Iterator[dict[str, Any]]:
         """All articles in the order they were first stored (then by hash).
 
         ``unique``: one article per near-duplicate cluster, the earliest (the one whose hash
-        names the cluster).
+        names the cluster). ``all_revisions=False``: a story's latest revision only (its
+        earlier ones are left out; ``unique`` then keeps each cluster's earliest article
+        of those left).
         """
         conditions, params = [], []
         if site:
             conditions.append("site = ?")
             params.append(site)
-        if unique:
+        if not all_revisions:
+            conditions.append("hash not in (select hash from superseded_revisions)")
+        if unique and all_revisions:
             conditions.append("cluster = hash")
         where = f"where {' and '.join(conditions)}" if conditions else ""
         sql = f"select * from articles {where} order by first_seen, hash"
-        yield from self.db.query(sql, params)
+        if unique and not all_revisions:
+            # The cluster's earliest article may be a superseded revision: take the earliest
+            # of the articles left.
+            sql = (
+                "select * from (select *, row_number() over (partition by "
+                "coalesce(cluster, hash) order by first_seen, hash) as nth_in_cluster "
+                f"from articles {where}) where nth_in_cluster = 1 order by first_seen, hash"
+            )
+        for row in self.db.query(sql, params):
+            row.pop("nth_in_cluster", None)
+            yield row
 
     def events_for(
         self, *, article_hash: str | None = None, key: str | None = None
@@ -983,6 +1037,8 @@ class Store:
                 self.db.execute("select status, count(*) from archives group by 1").fetchall()
             ),
             "archive_records": scalar("select count(*) from archive_records"),
+            "revisions": scalar("select count(*) from revisions where number > 1"),
+            "revised_stories": scalar("select count(distinct story) from revisions"),
             "first_seen": scalar("select min(first_seen) from articles"),
             "last_seen": scalar("select max(last_seen) from articles"),
             "languages": dict(
@@ -1286,6 +1342,10 @@ class Store:
             self.db.execute(
                 f"update {table} set article_hash = ? where article_hash = ?", [new_hash, old_hash]
             )
+        for column in ("story", "hash", "previous"):  # a revision keeps its place in its story
+            self.db.execute(
+                f"update revisions set {column} = ? where {column} = ?", [new_hash, old_hash]
+            )
         self.db.execute(
             "insert or ignore into site_lines (site, line_id, article_hash, words, quoted) "
             "select site, line_id, ?, words, quoted from site_lines where article_hash = ?",
@@ -1370,6 +1430,8 @@ class Store:
             "article_hash not in (select hash from articles)",
             "source without article": "select source_hash from article_sources where "
             "article_hash not in (select hash from articles)",
+            "revision without article": "select hash from revisions where "
+            "hash not in (select hash from articles)",
         }
         problems = []
         for name, sql in checks.items():

@@ -281,6 +281,7 @@ def clean_article(
     *,
     current: str | None = None,
     line_keys: Mapping[str, LineKey | None] | None = None,
+    same_story: str | None = None,
 ) -> TemplateClean:
     """Remove ``article``'s site template lines, counting the article itself once.
 
@@ -288,7 +289,10 @@ def clean_article(
     stored hash when it is already in the store (re-cleaning); a new page whose source text
     was seen before is recognised through ``article_sources``. ``line_keys`` maps lines to
     their :func:`line_key`, computed elsewhere (an extraction worker; see
-    :func:`line_keys_of`); lines it lacks are keyed here.
+    :func:`line_keys_of`); lines it lacks are keyed here. ``same_story``: the stored
+    article a revisited page's URL points to (:mod:`newsmill.revisions`), which the page
+    counts as, like a page seen before: its own lines must not count twice towards the
+    site's template lines.
     """
     keyed = line_keys or {}
 
@@ -304,7 +308,7 @@ def clean_article(
     # A re-clean (current given) needs no source hash: the store has it already. A new
     # page's is its article's hash (Article.hash is the content hash of its text).
     source_hash = article.hash if current is None else ""
-    known = current or store.article_for_source(source_hash)
+    known = current or store.article_for_source(source_hash) or same_story
     lines = source.split("\n")
     keys = [key_of(line) for line in lines]
     distinct = {k.line_id: k for k in keys if k is not None}

@@ -19,3 +19,4 @@ class PageItem:
     last_modified: str | None = None
     fetched_at: str | None = None
     source: str | None = None
+    revisit: bool = False  # the URL's article is stored: a changed text may be a revision

@@ -227,6 +227,7 @@ class NewsmillPipeline:
             etag=adapter.get("etag"),
             last_modified=adapter.get("last_modified"),
             template_hint=self._hints.packed(site),
+            revisit=bool(adapter.get("revisit")),
         )
         analysis = trusted_canonical(doc, await self._analyze(doc))
         # A page and its bookkeeping are one savepoint; pages commit in groups (see

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
 import logging
@@ -12,6 +13,7 @@ from typing import Any
 
 from scrapy.crawler import AsyncCrawlerProcess
 
+from newsmill import revisions
 from newsmill.crawl.addon import DEFAULT_CONTACT, Addon
 from newsmill.crawl.spiders import CrawlOptions, NewsSpider
 from newsmill.crawl.state import CrawlRun
@@ -34,6 +36,10 @@ class CrawlConfig:
     max_pages: int | None = None
     max_runtime: float | None = None  # seconds
     refresh: bool = False
+    # Revisit stored articles first seen this many seconds ago or less (0: no revisits),
+    # at most revisit_max URLs a run (newsmill.revisions).
+    revisit: float = revisions.DEFAULT_REVISIT.total_seconds()
+    revisit_max: int = revisions.DEFAULT_REVISIT_MAX
     delay: float = 1.0
     timeout: float = 30.0
     retries: int = 2
@@ -200,6 +206,8 @@ def run_crawl(config: CrawlConfig) -> CrawlSummary:
                     max_pages=config.max_pages,
                     refresh=config.refresh,
                     max_size=config.max_size,
+                    revisit=dt.timedelta(seconds=config.revisit),
+                    revisit_max=config.revisit_max,
                 ),
             )
             process.start()

@@ -23,6 +23,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from newsmill import revisions
 from newsmill.crawl.items import PageItem
 from newsmill.crawl.middlewares import RefusedRequest, address_policy
 from newsmill.discovery import (
@@ -69,6 +70,7 @@ MAX_SITEMAP_LINKS = 50_000
 LASTMOD_MARGIN = dt.timedelta(hours=6)
 
 HUB_PRIORITY = 10  # feeds and sitemaps before articles, so caps see the newest first
+REVISIT_PRIORITY = -1  # new article pages before revisits of stored ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,8 @@ class CrawlOptions:
     max_pages: int | None = None
     refresh: bool = False
     max_size: int = 10 * 1024 * 1024
+    revisit: dt.timedelta = revisions.DEFAULT_REVISIT  # zero: no revisits
+    revisit_max: int = revisions.DEFAULT_REVISIT_MAX
 
 
 class NewsSpider(scrapy.Spider):
@@ -123,6 +127,8 @@ class NewsSpider(scrapy.Spider):
     # -- start ---------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        for request in self._revisits():
+            yield request
         for source in self.sources.values():
             for url, role in (
                 *((u, "start") for u in source.urls),
@@ -134,6 +140,56 @@ class NewsSpider(scrapy.Spider):
                     yield request
 
     # -- requests ------------------------------------------------------------------------
+
+    def _revisits(self) -> list[scrapy.Request]:
+        """Conditional requests for stored articles of these sources first seen within the
+        revisit window, least recently checked first, at most ``revisit_max``."""
+        window, limit = self.options.revisit, self.options.revisit_max
+        if window <= dt.timedelta(0) or limit <= 0:
+            return []
+        requests = []
+        for due in revisions.candidates(self.run.store, window, at=revisions.now()):
+            source = self._source_for(due.url)
+            if source is None or due.url in self.scheduled:
+                continue
+            if address_policy(self.crawler).quick_check(due.url) is not None:
+                continue
+            self.scheduled.add(due.url)
+            headers = {}
+            if not self.run.refresh:
+                if due.etag:
+                    headers["If-None-Match"] = due.etag
+                if due.last_modified:
+                    headers["If-Modified-Since"] = due.last_modified
+            requests.append(
+                scrapy.Request(
+                    due.url,
+                    callback=self.parse,
+                    errback=self.on_error,
+                    headers=headers,
+                    priority=REVISIT_PRIORITY,
+                    dont_filter=True,
+                    meta={
+                        "newsmill_role": "article",
+                        "newsmill_url": due.url,
+                        "newsmill_source": source.name,
+                        "newsmill_depth": 99,  # links were followed the first time
+                        "newsmill_revisit": due.article_hash,
+                        "handle_httpstatus_list": [304],
+                    },
+                )
+            )
+            if len(requests) >= limit:
+                break
+        self.run.count("revisited", len(requests))
+        return requests
+
+    def _source_for(self, url: str) -> Source | None:
+        host = host_of(url)
+        for source in self.sources.values():
+            if host in source.hosts() and source.wants(url):
+                return source
+        return None
 
     def _hub_request(
         self, url: str, source: Source, role: str, *, depth: int, probe: bool = False
@@ -195,6 +251,8 @@ class NewsSpider(scrapy.Spider):
             return None
         self.pages[source.name] += 1
         self.pages[""] += 1
+        # --refresh fetches stored articles again: a changed text is a revision of its story
+        revisit = self.run.refresh and self.run.store.article_for_url(url)
         return scrapy.Request(
             url,
             callback=self.parse,
@@ -209,6 +267,7 @@ class NewsSpider(scrapy.Spider):
                 "newsmill_url": url,
                 "newsmill_source": source.name,
                 "newsmill_depth": depth,
+                "newsmill_revisit": revisit or None,
             },
         )
 
@@ -266,6 +325,15 @@ class NewsSpider(scrapy.Spider):
 
     def _article(self, response: Response, source: Source) -> Iterator[Any]:
         meta = response.meta
+        if response.status == 304:  # a revisit: the page has not changed
+            self.run.count("not_modified")
+            revisions.mark_checked(
+                self.run.store,
+                meta["newsmill_url"],
+                at=utcnow(),
+                article_hash=meta.get("newsmill_revisit"),
+            )
+            return
         body = response.body
         ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
         kind = sniff(body[:4096], ctype)
@@ -295,6 +363,7 @@ class NewsSpider(scrapy.Spider):
             last_modified=_header(response, b"Last-Modified"),
             fetched_at=utcnow(),
             source=source.name,
+            revisit=bool(meta.get("newsmill_revisit")),
         )
 
     def _hub(self, response: Response, source: Source) -> Iterator[Any]:
@@ -437,6 +506,9 @@ class NewsSpider(scrapy.Spider):
         redirected = request.url != meta["newsmill_url"]
         if redirected and not detail:
             detail = f"redirected to {request.url}"
+        if meta.get("newsmill_revisit"):
+            # checked, if not fetched: the next run revisits the URLs checked longer ago first
+            revisions.mark_checked(self.run.store, meta["newsmill_url"], at=utcnow())
         if meta.get("newsmill_role") == "article":
             self.run.failure(
                 meta["newsmill_url"],

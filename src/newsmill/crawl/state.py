@@ -49,7 +49,8 @@ TRANSIENT_MAX = dt.timedelta(days=1)
 NOT_REMEMBERED = frozenset({"robots", "unsafe-address", "unsupported-scheme", "dns-error"})
 
 # Extra counters on the runs row (columns added by migration m004_crawl).
-EXTRA_COUNTS = ("fetched", "not_modified", "robots_denied", "known")
+# ``revisited`` (m011_revisions): stored article URLs fetched again (newsmill.revisions).
+EXTRA_COUNTS = ("fetched", "not_modified", "robots_denied", "known", "revisited")
 
 
 @dataclass
