@@ -547,7 +547,7 @@ SHORT_OF_CONTAINER = 0.5
 SHORT_OF_PAGE = 0.2
 # The second pass replaces the first only when it holds this much more of that evidence
 # (a share of its 4-word shingles): more words that are not the evidence's are boilerplate.
-EVIDENCE_GAIN = 0.1
+EVIDENCE_GAIN = 0.3
 # A JSON-LD body is evidence (and a candidate) only when it agrees with the page: at least
 # this share of its 4-word shingles is text of the page, or of the HTML extraction's shingles
 # is in it (see _agrees; else it is stale) ...
