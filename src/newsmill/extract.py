@@ -692,27 +692,24 @@ def _extract(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool) -> str
 def _shortfall(
     tree: lxml_html.HtmlElement, text: str, structured: str | None
 ) -> tuple[str | None, str, bool | None]:
-    """Why the fast path's ``text`` looks truncated (None when it does not), the evidence
-    (the longer text it was compared with), and whether the JSON-LD body agrees with the
-    page (None: not checked, it did not matter)."""
+    """What the fast path's ``text`` looks truncated against ("the 900 words of <article>";
+    None when it does not), that evidence's text, and whether the JSON-LD body agrees with
+    the page (None: not checked, it did not matter)."""
     words = _words(text)
     paragraphs, name = _container_text(tree)
     container = sum(len(p.split()) for p in paragraphs)
     if words < SHORT_OF_CONTAINER * container:
-        reason = f"the fast path kept {words} of the {container} words of {name}"
-        return reason, "\n".join(paragraphs), None
+        return f"the {container} words of {name}", "\n".join(paragraphs), None
     # all of the body's text (in C, cheap) bounds the text outside links (a Python loop)
     if words < SHORT_OF_PAGE * len(_BODY_STRING(tree).split()):
         page = _page_text(tree)
         size = sum(len(t.split()) for t in page)
         if words < SHORT_OF_PAGE * size:
-            reason = f"the fast path kept {words} of the page's {size} words outside links"
-            return reason, " ".join(page), None
+            return f"the page's {size} words outside links", " ".join(page), None
     size = _words(structured)
     if structured and size >= STRUCTURED_MIN_WORDS and size > STRUCTURED_LONGER * words:
         if _agrees(structured, tree, text):
-            reason = f"the fast path kept {words} of the {size} words of JSON-LD articleBody"
-            return reason, structured, True
+            return f"the {size} words of JSON-LD articleBody", structured, True
         return None, "", False
     return None, "", None
 
@@ -730,17 +727,20 @@ def extract_body(
     structured = structured_body(_json_ld(page) if objects is None else objects)
     text = _extract(tree, url, fast=True)
     words = _words(text)
-    reason, evidence, confirmed = _shortfall(tree, text, structured)
-    if reason is None:
+    what, evidence, confirmed = _shortfall(tree, text, structured)
+    if what is None:
         body = Body(text, "fast", f"{words} words; no evidence of a longer article")
     else:
         full = _extract(tree, url, fast=False)
         before, after = _coverage(evidence, text), _coverage(evidence, full)
-        found = f"the full pass found {_words(full)} words, holding {after:.0%} of it"
+        why = (
+            f"the fast path's {words} words held {before:.0%} of {what}, "
+            f"the full pass's {_words(full)} words {after:.0%}"
+        )
         if _words(full) > words and after >= before + EVIDENCE_GAIN:
-            body = Body(full, "full", f"{reason} ({before:.0%} of it); {found}")
+            body = Body(full, "full", why)
         else:
-            body = Body(text, "fast", f"{reason} ({before:.0%} of it); {found}: kept the fast")
+            body = Body(text, "fast", f"{why}: not enough more, kept the fast one")
     return _with_structured(body, structured, confirmed, tree)
 
 
