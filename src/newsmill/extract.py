@@ -1,6 +1,9 @@
 """Turn a page (HTML bytes or text) into an :class:`Article`: decode, extract, clean, hash.
 
-The body comes from ``trafilatura.bare_extraction`` (comments off); the cleaner then removes
+The body comes from ``trafilatura.bare_extraction`` (comments off): its fast path, checked
+against evidence of the article's length and redone without ``fast`` when it fell short, or
+the page's JSON-LD ``articleBody`` when that agrees with the page and the HTML missed most of
+it (:func:`extract_body`; the path taken is ``Article.extraction``). The cleaner then removes
 the boilerplate extraction leaves inside it (:mod:`newsmill.clean`).
 
 Metadata is read by this module in one cheap pass instead of trafilatura's metadata stage,
@@ -721,13 +724,20 @@ def extract_body(
 
     ``objects``: the page's JSON-LD (:func:`_json_ld`), when already parsed.
     """
-    tree = trafilatura.utils.load_html(page)
+    try:
+        tree = trafilatura.utils.load_html(page)
+    except Exception as err:  # lxml on pathological input
+        raise NoArticle("extraction-error", f"{type(err).__name__}: {err}") from err
     if tree is None:
         return None
     structured = structured_body(_json_ld(page) if objects is None else objects)
     text = _extract(tree, url, fast=True)
     words = _words(text)
-    what, evidence, confirmed = _shortfall(tree, text, structured)
+    try:
+        what, evidence, confirmed = _shortfall(tree, text, structured)
+    except Exception:  # the guard is a check: a page it cannot read keeps the fast text
+        logger.debug("truncation check failed for %s", url, exc_info=True)
+        what, evidence, confirmed = None, "", None
     if what is None:
         body = Body(text, "fast", f"{words} words; no evidence of a longer article")
     else:
@@ -853,11 +863,14 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article | None
 
 
 __all__ = [
+    "Body",
     "PageMeta",
     "article_from_text",
     "decode_html",
     "extract_article",
+    "extract_body",
     "is_binary",
     "page_metadata",
     "parse_article",
+    "structured_body",
 ]
