@@ -22,9 +22,9 @@ reach at least 0.9: the article silently lost most of its text.
 Timing is fair by construction: every extractor gets the same decoded ``str`` in the same
 process, after a warm-up pass, and the extractors take turns page by page (in a rotating
 order, over the pages of all sets) so that background load hits them all alike. pages/s is
-pages divided by the sum of the time spent in that extractor, taking the fastest of
-``--repeat`` passes; "speed vs defaults" is that against ``trafilatura.extract(html,
-url=url)`` in the same run. newsmill's time includes its metadata and its cleaning.
+pages divided by the sum of each page's time in that extractor (its fastest of ``--repeat``
+passes); "speed vs defaults" is that against ``trafilatura.extract(html, url=url)`` over the
+same pages of the same run. newsmill's time includes its metadata and its cleaning.
 
 newsmill's extraction path (``Article.extraction``: fast, full, structured data, merged) is
 counted per set with the time spent on the pages of each path, which shows how often the
