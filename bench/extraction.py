@@ -150,8 +150,16 @@ def _newsmill(page: Page) -> str:
     except NoArticle as err:
         PATHS[page.key] = f"none ({err.reason})"
         return ""
-    PATHS[page.key] = article.extraction.split(":", 1)[0] if article.extraction else "?"
+    PATHS[page.key] = _path_label(article.extraction)
     return article.text
+
+
+def _path_label(extraction: str | None) -> str:
+    """The path of ``Article.extraction``, and whether a second pass ran and was not taken."""
+    path, _, why = (extraction or "?").partition(": ")
+    if path != "full" and "the full pass" in why:
+        return f"{path} (after a full pass)"
+    return path
 
 
 def _trafilatura(**kwargs: object) -> Callable[[Page], str]:
