@@ -25,6 +25,7 @@ import codecs
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -657,10 +658,17 @@ def _page_text(tree: lxml_html.HtmlElement) -> list[str]:
     return _PAGE_TEXT(tree)
 
 
+def _shingle_counts(text: str) -> Counter[tuple[str, ...]]:
+    tokens = _WORDS.findall(text.lower())
+    return Counter(tuple(tokens[i : i + 4]) for i in range(max(len(tokens) - 3, 1)))
+
+
 def _coverage(evidence: str, text: str) -> float:
-    """Share of ``evidence``'s 4-word shingles that ``text`` holds."""
-    wanted = _shingles(evidence)
-    return len(wanted & _shingles(text)) / len(wanted) if wanted else 0.0
+    """Share of ``evidence``'s 4-word shingles that ``text`` holds (counted as a multiset:
+    a paragraph the page repeats is wanted as often as it is there)."""
+    wanted = _shingle_counts(evidence) if evidence.strip() else Counter()
+    total = sum(wanted.values())
+    return sum((wanted & _shingle_counts(text)).values()) / total if total else 0.0
 
 
 def _agrees(structured: str, tree: lxml_html.HtmlElement, extracted: str) -> bool:
@@ -747,7 +755,7 @@ def extract_body(
             f"the fast path's {words} words held {before:.0%} of {what}, "
             f"the full pass's {_words(full)} words {after:.0%}"
         )
-        if _words(full) > words and after >= before + EVIDENCE_GAIN:
+        if _words(full) > words and (after >= before + EVIDENCE_GAIN or not words):
             body = Body(full, "full", why)
         else:
             body = Body(text, "fast", f"{why}: not enough more, kept the fast one")
