@@ -30,6 +30,6 @@ class Article:
     language: str | None = None
     url: str | None = None
     # Which extraction path produced ``text`` and why, "path: reason" (path: fast, full,
-    # structured-data, merged; see newsmill.extract); None for plain-text input.
+    # structured-data, or text for plain-text input; see newsmill.extract.extract_body).
     extraction: str | None = None
     removed: tuple[RemovedLine, ...] = field(default=(), compare=False, repr=False)
