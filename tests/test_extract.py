@@ -606,3 +606,17 @@ def test_explain_names_the_extraction_path(tmp_path, db_path):
     with Store.open(db_path) as store:
         paths = sorted(row["extraction"].split(":")[0] for row in store.iter_articles())
     assert paths == ["fast", "full", "structured-data"]
+
+
+def test_reprocess_records_the_path_of_articles_stored_without_one(tmp_path, db_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "split-body.html").write_bytes(page("split-body.html"))
+    assert run_cli("ingest", str(folder), db=db_path).returncode == 0
+    with Store.open(db_path) as store, store.transaction():
+        store.db.execute("update articles set extraction = null")  # as a store before m009
+    r = run_cli("reprocess", db=db_path)
+    assert r.returncode == 0, r.stderr
+    with Store.open(db_path) as store:
+        (row,) = store.iter_articles()
+    assert row["extraction"].startswith("full: the fast path's 108 words")
