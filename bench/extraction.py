@@ -54,6 +54,7 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from newsmill import extract
 from newsmill.errors import NoArticle
 from newsmill.extract import parse_article
 
@@ -162,6 +163,17 @@ def _path_label(extraction: str | None) -> str:
     return path
 
 
+def _newsmill_unchecked(page: Page) -> str:
+    """newsmill with the fast path's output taken unchecked (as before the truncation
+    check): shows what the check costs and gains, in the same run."""
+    saved = extract._shortfall
+    extract._shortfall = lambda tree, text, structured: (None, "", None)
+    try:
+        return _newsmill(page)
+    finally:
+        extract._shortfall = saved
+
+
 def _trafilatura(**kwargs: object) -> Callable[[Page], str]:
     def run(page: Page) -> str:
         return trafilatura.extract(page.html, url=page.url, **kwargs) or ""  # type: ignore[arg-type]
@@ -177,6 +189,7 @@ EXTRACTORS: dict[str, Callable[[Page], str]] = {
     NO_COMMENTS: _trafilatura(include_comments=False),
     "trafilatura (fast, include_comments=False)": _trafilatura(fast=True, include_comments=False),
     NEWSMILL: _newsmill,
+    "newsmill (fast path unchecked)": _newsmill_unchecked,
 }
 DEFAULT_EXTRACTORS = [BASELINE, NO_COMMENTS, NEWSMILL]
 
