@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import html
+import json
 from pathlib import Path
 
 import pytest
@@ -18,9 +20,13 @@ from newsmill.extract import (
     is_binary,
     page_metadata,
     parse_article,
+    structured_body,
     use_plain_html_elements,
 )
 from newsmill.fingerprint import content_hash
+from newsmill.store import Store
+
+from .conftest import run_cli
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 URL = "https://news.example.org/story/1"
@@ -388,3 +394,229 @@ def test_plain_html_elements_extract_the_same_article(name, lookup_restored):
     form = trafilatura.utils.load_html(FORM_PAGE).find(".//form")
     assert type(form) is lxml_html.HtmlElement
     assert parse_article(body, URL) == before
+
+
+# --------------------------------------------------------------------- the fast path's guard
+
+
+def fast_path(name: str) -> str:
+    """What trafilatura's fast path alone returns for a fixture page."""
+    html = drop_scripts(page(name).decode())
+    document = trafilatura.bare_extraction(
+        html, include_comments=False, with_metadata=False, fast=True
+    )
+    return document.text if document is not None else ""
+
+
+def test_a_body_split_around_an_embed_is_extracted_whole():
+    # Two "article-body" containers with a video playlist between them: the fast path
+    # stops after the first one.
+    assert "fish pass" not in fast_path("split-body.html")
+    article = parse("split-body.html")
+    assert article.text.startswith("BRENTMOOR — After ten years of studies")
+    assert "includes a fish pass beside the gates" in article.text
+    assert article.text.endswith("before the contract is signed.")
+    assert "Flood defences explained in two minutes" not in article.text  # the playlist
+    # the evidence: the second half, the largest block of paragraphs; none of it was kept
+    assert article.extraction == (
+        "full: the fast path's 108 words held 0% of the 255 words of the <div> holding the"
+        " most <p> text, the full pass's 363 words 100%"
+    )
+
+
+def test_a_live_blog_of_one_article_element_per_entry_keeps_every_entry():
+    assert "Red warning extended" not in fast_path("liveblog-entries.html")
+    article = parse("liveblog-entries.html")
+    for entry in (
+        "The regional rail operator has suspended all services north of Kelby",
+        "Waves have broken over the harbour wall at Saltby",
+        "38,000 homes are now without power",
+        "Three secondary schools in the county will open",
+        "The Ness estuary bridge is closed",
+        "extended its red wind warning for the coast until midnight",
+    ):
+        assert entry in article.text, entry
+    assert article.extraction.startswith("full: ")
+    assert "words outside links" in article.extraction
+
+
+def test_a_first_container_holding_only_a_teaser_does_not_end_the_article():
+    # The story's first paragraph is shown; the rest waits in a hidden paywall container.
+    assert "Mill Street" not in fast_path("paywall-teaser.html")
+    article = parse("paywall-teaser.html")
+    assert "Shopkeepers on Mill Street" in article.text
+    assert article.extraction.startswith("full: the fast path's ")
+    assert "words of <article>" in article.extraction
+
+
+def test_an_ordinary_page_stays_on_the_fast_path():
+    article = parse("harbour-ferry.html")
+    assert article.extraction.startswith("fast: ")
+    assert "no evidence of a longer article" in article.extraction
+
+
+# ----------------------------------------------------------------------------- JSON-LD articleBody
+
+STORY = [
+    "BRENTMOOR — After ten years of studies, public meetings and two failed votes, the county "
+    "council on Tuesday approved a movable flood barrier across the River Alde.",
+    "The barrier, a set of steel gates that lie flat on the riverbed and rise when water "
+    "levels climb, will cost an estimated 38 million pounds, just over half of it paid by the "
+    "national environment agency.",
+    "Councillors who had opposed the scheme in earlier votes said the latest design answered "
+    "their main objection, that a fixed wall would cut the town off from its river.",
+    "“We were asked to choose between a town that floods and a town that can’t see its own "
+    "river,” said Priya Castellane, who leads the council’s environment committee.",
+    "Shopkeepers on Mill Street, where the water reached the first floor in 2019, welcomed the "
+    "decision but asked for work to be scheduled outside the busy summer months.",
+    "The county’s engineers expect construction to start next spring and take about two and a "
+    "half years, with a temporary bridge carrying pedestrians across the works.",
+    "Environmental groups raised concerns about fish that migrate up the river each autumn; "
+    "the design includes a fish pass beside the gates.",
+    "A public exhibition of the final plans will open at the town library next month, before "
+    "the contract for the riverside landscaping is signed.",
+]
+# An earlier version of the story, before the vote: what a stale JSON-LD body holds.
+PREVIEW = [
+    "Councillors will vote on Tuesday on a movable flood barrier across the River Alde, the "
+    "third time in ten years that the scheme has come before the full council.",
+    "Supporters say the steel gates would protect about 4,000 homes in the lower town; "
+    "opponents have twice rejected earlier designs as too costly and too intrusive.",
+    "The environment committee has recommended approval, saying the new design answers the "
+    "objection that a fixed wall would cut the town off from its river.",
+    "If the vote passes, construction would start next spring, with the national agency "
+    "paying about half of the estimated cost and a levy on new building the rest.",
+    "Shopkeepers on Mill Street have asked that any work be scheduled outside the summer "
+    "months, when the town depends on visitors to the river and its cafes.",
+    "The boat club has said it would move its moorings upstream for the duration of the "
+    "works if the council pays for the new pontoons and the security fence.",
+    "Anglers have asked for the fish pass to be tested before the gates are first raised, "
+    "and for the results to be published by the county's engineers.",
+]
+
+
+def rendered_page(article_body: str, shown: list[str]) -> str:
+    """A page that renders most of its story with JavaScript: the HTML holds ``shown``,
+    the JSON-LD ``articleBody`` (as the publisher wrote it) whatever it holds."""
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": "Council approves river flood barrier",
+        "datePublished": "2025-05-06T09:00:00Z",
+        "articleBody": article_body,
+    }
+    paragraphs = "".join(f"<p>{p}</p>\n" for p in shown)
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Council approves river flood barrier | Valley Courier</title>"
+        f'<script type="application/ld+json">{json.dumps(ld, ensure_ascii=False)}</script>'
+        '<script src="/static/app.js" defer></script></head><body>'
+        '<header><nav><a href="/">Home</a> <a href="/news">News</a></nav></header>'
+        "<main><article><h1>Council approves river flood barrier</h1>"
+        f'<div class="article-body" id="story">\n{paragraphs}<p>Loading the rest of the story…</p>'
+        "</div></article></main><footer><p>© 2025 Valley Courier</p></footer></body></html>"
+    )
+
+
+def test_a_full_json_ld_body_is_used_when_the_html_shows_only_its_start():
+    article = parse_article(rendered_page("\n\n".join(STORY), STORY[:2]), URL)
+    assert article.text.split("\n") == STORY
+    assert article.extraction.startswith("structured-data: JSON-LD articleBody (")
+    assert "agrees with the page" in article.extraction
+
+
+def test_an_escaped_html_json_ld_body_is_decoded_into_paragraphs():
+    body = "".join(f"&lt;p&gt;{html.escape(p)}&lt;/p&gt;" for p in STORY)
+    article = parse_article(rendered_page(body, STORY[:2]), URL)
+    assert article.text.split("\n") == STORY
+    assert article.extraction.startswith("structured-data: ")
+
+
+def test_a_json_ld_summary_is_not_used():
+    summary = "The council approved a flood barrier after ten years of debate."
+    article = parse_article(rendered_page(summary, STORY), URL)
+    assert article.text.split("\n")[: len(STORY)] == STORY
+    assert article.extraction.startswith("fast: ")
+    assert "is a summary, not used" in article.extraction
+
+
+def test_a_stale_json_ld_body_is_not_used():
+    article = parse_article(rendered_page("\n\n".join(PREVIEW), STORY[:2]), URL)
+    assert article.text.split("\n")[:2] == STORY[:2]
+    assert "Councillors will vote on Tuesday" not in article.text
+    assert "disagrees with the page" in article.extraction
+
+
+def test_a_cut_off_json_ld_body_is_not_used():
+    cut = " ".join(STORY)[:700].rsplit(" ", 1)[0] + " ..."
+    article = parse_article(rendered_page(cut, STORY[:2]), URL)
+    assert article.text.split("\n")[:2] == STORY[:2]
+    assert "cut off" in article.extraction
+
+
+def test_structured_body_reads_article_types_only():
+    objects = [
+        {"@type": "WebPage", "text": "navigation " * 80},
+        {"@type": ["NewsArticle"], "articleBody": "First line.&amp;lt;br&amp;gt;Second line."},
+    ]
+    assert structured_body(objects) == "First line.\nSecond line."
+    assert structured_body([{"@type": "WebPage", "text": "x " * 80}]) is None
+
+
+def test_an_unclosed_uppercase_script_does_not_swallow_the_story():
+    # The parser ends the SCRIPT element at the first </script>, the one of the inner
+    # lowercase tag (script text); the story after it is content. Cutting the inner tag
+    # alone would have let the outer script run to the next </script> and eat the story.
+    html = (
+        "<html><head><title>t</title></head><body><SCRIPT LANGUAGE='JavaScript'>"
+        "function openChat() { return 1; }\n<table><tr><td>ad slot</td></tr></table>"
+        "<script type='text/javascript' src='https://ads.example/x.js'></script>"
+        "<p>The story text stays.</p><script>var later = 1;</script><p>And so does this.</p>"
+        "</body></html>"
+    )
+    out = drop_scripts(html)
+    assert "openChat" not in out and "ad slot" not in out and "later" not in out
+    text = lxml_html.document_fromstring(out).text_content()
+    assert "The story text stays." in text and "And so does this." in text
+
+
+# ----------------------------------------------------------------------------- explain
+
+
+def test_explain_names_the_extraction_path(tmp_path, db_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for name in ("split-body.html", "harbour-ferry.html"):
+        (folder / name).write_bytes(page(name))
+    (folder / "rendered.html").write_text(rendered_page("\n\n".join(STORY), STORY[:2]))
+    r = run_cli("ingest", str(folder), db=db_path)
+    assert r.returncode == 0, r.stderr
+
+    split = run_cli("explain", str(folder / "split-body.html"), db=db_path)
+    assert split.returncode == 0, split.stderr
+    line = next(x for x in split.stdout.splitlines() if x.startswith("extraction:"))
+    assert line.startswith("extraction: full (the fast path's 108 words held 0% of the 255 words")
+
+    ordinary = run_cli("explain", str(folder / "harbour-ferry.html"), "--json", db=db_path)
+    assert json.loads(ordinary.stdout)["extraction"].startswith("fast: ")
+
+    rendered = run_cli("explain", str(folder / "rendered.html"), db=db_path)
+    assert "extraction: structured-data (JSON-LD articleBody" in rendered.stdout
+
+    with Store.open(db_path) as store:
+        paths = sorted(row["extraction"].split(":")[0] for row in store.iter_articles())
+    assert paths == ["fast", "full", "structured-data"]
+
+
+def test_reprocess_records_the_path_of_articles_stored_without_one(tmp_path, db_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "split-body.html").write_bytes(page("split-body.html"))
+    assert run_cli("ingest", str(folder), db=db_path).returncode == 0
+    with Store.open(db_path) as store, store.transaction():
+        store.db.execute("update articles set extraction = null")  # as a store before m009
+    r = run_cli("reprocess", db=db_path)
+    assert r.returncode == 0, r.stderr
+    with Store.open(db_path) as store:
+        (row,) = store.iter_articles()
+    assert row["extraction"].startswith("full: the fast path's 108 words")

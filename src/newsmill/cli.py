@@ -706,7 +706,8 @@ def explain(key: str, as_json: bool, db_path: Path) -> None:
     KEY is an article hash (or a prefix of 6+ hex digits), a URL, a file path, or a hash the
     article had before it was cleaned again (the command says where it went). The report
     lists each input's outcome (new, exact copy, near-duplicate of X at similarity 0.93,
-    empty extraction, ...), the article's near-duplicate links, and which rule or learned
+    empty extraction, ...), which extraction path produced the text (fast, full, structured
+    data) and why, the article's near-duplicate links, and which rule or learned
     site template removed which line.
 
     Examples:
@@ -720,12 +721,14 @@ def explain(key: str, as_json: bool, db_path: Path) -> None:
     with Store.open(db_path) as store:
         result = explain_key(store, key)
         cleaning = explain_cleaning(store, key)
+        extraction = _extraction_of(store, result.article, cleaning)
     if not result.events and result.article is None and cleaning is None:
         raise click.ClickException(f"nothing recorded for {key!r}")
     if as_json:
         data = {
             **result.as_dict(),
             "hash": cleaning["hash"] if cleaning else result.as_dict()["article"],
+            "extraction": extraction,
             "cleaning": cleaning,
         }
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
@@ -738,8 +741,21 @@ def explain(key: str, as_json: bool, db_path: Path) -> None:
         )
     for line in result.lines():
         click.echo(line)
+    if extraction:
+        path, _, why = extraction.partition(": ")
+        click.echo(f"{'extraction:':12}{path}" + (f" ({why})" if why else ""))
     if cleaning:
         _echo_cleaning(cleaning)
+
+
+def _extraction_of(
+    store: Store, article: dict[str, Any] | None, cleaning: dict[str, Any] | None
+) -> str | None:
+    """Which extraction path produced the article's text, and why (``articles.extraction``;
+    None for articles stored before newsmill recorded it)."""
+    if cleaning and (article is None or article["hash"] != cleaning["hash"]):
+        article = store.find_article(cleaning["hash"])
+    return article.get("extraction") if article else None
 
 
 def _echo_cleaning(report: dict[str, Any]) -> None:

@@ -1,6 +1,9 @@
 """Turn a page (HTML bytes or text) into an :class:`Article`: decode, extract, clean, hash.
 
-The body comes from ``trafilatura.bare_extraction`` (comments off); the cleaner then removes
+The body comes from ``trafilatura.bare_extraction`` (comments off): its fast path, checked
+against evidence of the article's length and redone without ``fast`` when it fell short, or
+the page's JSON-LD ``articleBody`` when that agrees with the page and the HTML missed most of
+it (:func:`extract_body`; the path taken is ``Article.extraction``). The cleaner then removes
 the boilerplate extraction leaves inside it (:mod:`newsmill.clean`).
 
 Metadata is read by this module in one cheap pass instead of trafilatura's metadata stage,
@@ -22,6 +25,7 @@ import codecs
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -373,8 +377,12 @@ def _area_author(area: lxml_html.HtmlElement) -> str | None:
     return None
 
 
-def page_metadata(page: str, url: str | None = None) -> PageMeta:
-    """Read what ``page`` declares about itself (see the module docstring for the order)."""
+def page_metadata(
+    page: str, url: str | None = None, objects: list[dict[str, object]] | None = None
+) -> PageMeta:
+    """Read what ``page`` declares about itself (see the module docstring for the order).
+
+    ``objects``: the page's JSON-LD objects when the caller already parsed them."""
     meta = PageMeta()
     values: dict[str, str] = {}
     end = _HEAD_END.search(page, 0, 400_000)
@@ -397,7 +405,8 @@ def page_metadata(page: str, url: str | None = None) -> PageMeta:
         title_element = head.find(".//title")
         if title_element is not None:
             html_title = _text(title_element.text_content())
-    objects = _json_ld(page)
+    if objects is None:
+        objects = _json_ld(page)
     article = objects[0] if objects and _types(objects[0]) & _ARTICLE_TYPES else {}
     meta.headline, area = _headline_area(page, body_start)
     values = {k: t for k, v in values.items() if k in _USED_META and (t := _text(v))}
@@ -452,7 +461,11 @@ def page_metadata(page: str, url: str | None = None) -> PageMeta:
 
 # ----------------------------------------------------------------------------- extraction
 
-_TAG_END = frozenset(">/ \t\r\n")
+_RAW_TEXT_OPEN = re.compile(r"<(script|style)(?=[\s/>])", re.IGNORECASE)
+_RAW_TEXT_CLOSE = {
+    "script": re.compile(r"</script[^>]*>", re.IGNORECASE),
+    "style": re.compile(r"</style[^>]*>", re.IGNORECASE),
+}
 
 
 def drop_scripts(page: str) -> str:
@@ -460,36 +473,31 @@ def drop_scripts(page: str) -> str:
 
     Both extraction and metadata ignore them, yet they are half the bytes of a typical news
     page and every stage parses and copies them. Cutting them from the string first gave the
-    same extracted text on every benchmark page and saves ~5% of extraction time. Only
-    lowercase tags are cut (a plain ``str.find`` is ten times faster than a regex over the
-    page); an uppercase or unterminated one is simply left for the parser.
+    same extracted text on every benchmark page and saves ~5% of extraction time.
+
+    The page is read as the HTML parser reads it: in document order, tags in any case, and
+    an element's raw text running to the first closing tag of its kind, whatever it holds (a
+    ``<script`` inside an unclosed uppercase ``<SCRIPT>`` is script text, not an element:
+    cutting it would let the outer script swallow the article). An unterminated element,
+    and everything after it, is left for the parser.
     """
     spans = []
-    for tag in ("script", "style"):
-        opener, closer = "<" + tag, "</" + tag
-        i = page.find(opener)
-        while i >= 0:
-            k = i + len(opener)
-            end = page.find(">", k)
-            if end < 0:
-                break
-            if page[k : k + 1] not in _TAG_END or (tag == "script" and "ld+json" in page[k:end]):
-                i = page.find(opener, k)
-                continue
-            close = page.find(closer, end)
-            close_end = page.find(">", close) if close >= 0 else -1
-            if close_end < 0:
-                break
-            spans.append((i, close_end + 1))
-            i = page.find(opener, close_end)
+    pos = 0
+    while match := _RAW_TEXT_OPEN.search(page, pos):
+        tag = match.group(1).lower()
+        end = page.find(">", match.end())
+        close = _RAW_TEXT_CLOSE[tag].search(page, end) if end >= 0 else None
+        if close is None:
+            break
+        if not (tag == "script" and "ld+json" in page[match.end() : end]):
+            spans.append((match.start(), close.end()))
+        pos = close.end()
     if not spans:
         return page
-    spans.sort()
     parts, pos = [], 0
     for start, stop in spans:
-        if start >= pos:
-            parts.append(page[pos:start])
-            pos = stop
+        parts.append(page[pos:start])
+        pos = stop
     parts.append(page[pos:])
     return "".join(parts)
 
@@ -525,20 +533,261 @@ def use_plain_html_elements() -> bool:
     return True
 
 
-def _body_text(page: str, url: str | None) -> str | None:
-    # fast=True: trafilatura's own extractor without the readability/jusText comparison
-    # (its baseline and recall-retry rescues still run). On the 181-page benchmark it changed
-    # 5 pages (3 better, 2 worse): F1 0.9668 -> 0.9690, holdout half 0.9648 -> 0.9742, dev
-    # half 0.9686 -> 0.9642, at 1.36x the speed (bench/extraction.py).
+# ----------------------------------------------------------------------------- the body
+#
+# trafilatura's fast path (``fast=True``: its own extractor without the readability/jusText
+# comparison) is right on most pages at 0.7x the time, but on some it keeps only the first
+# container of a body split in several (live blogs, a large embed between two halves) or a
+# teaser. So its output is checked against cheap evidence of how long the article is, and
+# when it is clearly shorter the page is extracted again without ``fast``; a body the page
+# ships in JSON-LD (``articleBody``) is used when the HTML extraction misses most of it and
+# the page really shows that text. Thresholds were set on bench/extraction.py's two sets
+# (3,029 pages) together; see the README's extraction section.
+
+# The fast path's words below this share of the paragraph text of the page's main container
+# (<article>, itemprop=articleBody, or the element holding the most <p> text) ...
+SHORT_OF_CONTAINER = 0.5
+# ... or below this share of the page's text outside links, lists and navigation: re-extract.
+SHORT_OF_PAGE = 0.2
+# The second pass replaces the first only when it holds this much more of that evidence
+# (a share of its 4-word shingles): more words that are not the evidence's are boilerplate.
+EVIDENCE_GAIN = 0.3
+# A JSON-LD body is evidence (and a candidate) only when it agrees with the page: at least
+# this share of its 4-word shingles is text of the page, or of the HTML extraction's shingles
+# is in it (see _agrees; else it is stale) ...
+STRUCTURED_ON_PAGE = 0.8
+# ... and it is used as the text when it is this much longer than the HTML extraction.
+STRUCTURED_LONGER = 1.5
+# A JSON-LD body shorter than this is a summary at best, never evidence of a longer article.
+STRUCTURED_MIN_WORDS = 50
+# An HTML extraction with fewer shingles than this is too short to vouch for a JSON-LD body.
+STRUCTURED_MIN_SHARED = 20
+
+_PARAGRAPHS = etree.XPath("//p[not(ancestor::footer or ancestor::nav or ancestor::aside)]")
+_CONTAINERS = etree.XPath('//article | //*[@itemprop="articleBody"]')
+_PAGE_TEXT = etree.XPath(
+    "//body//text()[not(ancestor::a or ancestor::li or ancestor::nav or ancestor::footer"
+    " or ancestor::aside or ancestor::header or ancestor::select or ancestor::script"
+    " or ancestor::style or ancestor::noscript)]"
+)
+_BODY_STRING = etree.XPath("string(//body)")
+_VISIBLE_TEXT = etree.XPath(
+    "//body//text()[not(ancestor::script or ancestor::style or ancestor::template)]"
+)
+_BLOCK_TAGS = re.compile(
+    r"<\s*(?:br|/?p|/?div|/?h[1-6]|/?li|/?blockquote|/?section)\b[^>]*>", re.IGNORECASE
+)
+_WORDS = re.compile(r"\w+")
+_ELLIPSIS = ("...", "\u2026", "[...]", "(...)")
+
+
+@dataclass(slots=True)
+class Body:
+    """The extracted body text, the path that produced it and why (``explain`` shows it).
+
+    path: ``fast`` (trafilatura's fast path, checked), ``full`` (a second pass without
+    ``fast``, run because the fast one looked short), ``structured-data`` (the page's
+    JSON-LD ``articleBody``, which the HTML extraction missed most of).
+    """
+
+    text: str
+    path: str
+    why: str
+
+    @property
+    def extraction(self) -> str:
+        return f"{self.path}: {self.why}"
+
+
+def _words(text: str | None) -> int:
+    return len(text.split()) if text else 0
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    tokens = _WORDS.findall(text.lower())
+    return {tuple(tokens[i : i + 4]) for i in range(max(len(tokens) - 3, 1))} if tokens else set()
+
+
+def structured_body(objects: list[dict[str, object]]) -> str | None:
+    """The article text a page declares in JSON-LD (``articleBody``, else ``text``), as plain
+    text with one paragraph a line: HTML entities decoded (twice when escaped twice), tags
+    dropped, block tags turned into line breaks. None when there is none."""
+    best: str | None = None
+    for node in objects:
+        if not _types(node) & _ARTICLE_TYPES:
+            continue
+        for key in ("articleBody", "text"):
+            value = node.get(key)
+            if not isinstance(value, str) or not value.strip():
+                continue
+            for _ in range(2):
+                if "&" in value:
+                    value = unescape(value)
+            value = _TAGS.sub(" ", _BLOCK_TAGS.sub("\n", value))
+            lines = (" ".join(line.split()) for line in value.splitlines())
+            text = "\n".join(line for line in lines if line)
+            if best is None or len(text) > len(best):
+                best = text
+            break
+    return best
+
+
+def _container_text(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
+    """The <p> texts of the page's main container, and what that container is."""
+    by_parent: dict[object, list[str]] = {}
+    for p in _PARAGRAPHS(tree):
+        by_parent.setdefault(p.getparent(), []).append(p.text_content())
+    best: list[str] = []
+    best_words, name = 0, "paragraphs"
+    for parent, texts in by_parent.items():
+        words = sum(len(text.split()) for text in texts)
+        if words > best_words:
+            best, best_words = texts, words
+            name = f"the <{parent.tag}> holding the most <p> text"  # type: ignore[attr-defined]
+    for element in _CONTAINERS(tree):
+        texts = [p.text_content() for p in element.iter("p")]
+        words = sum(len(text.split()) for text in texts)
+        if words > best_words:
+            best, best_words = texts, words
+            name = "<article>" if element.tag == "article" else "itemprop=articleBody"
+    return best, name
+
+
+def _page_text(tree: lxml_html.HtmlElement) -> list[str]:
+    """The page's text outside links, lists, navigation, header and footer."""
+    return _PAGE_TEXT(tree)
+
+
+def _shingle_counts(text: str) -> Counter[tuple[str, ...]]:
+    tokens = _WORDS.findall(text.lower())
+    return Counter(tuple(tokens[i : i + 4]) for i in range(max(len(tokens) - 3, 1)))
+
+
+def _coverage(evidence: str, text: str) -> float:
+    """Share of ``evidence``'s 4-word shingles that ``text`` holds (counted as a multiset:
+    a paragraph the page repeats is wanted as often as it is there)."""
+    wanted = _shingle_counts(evidence) if evidence.strip() else Counter()
+    total = sum(wanted.values())
+    return sum((wanted & _shingle_counts(text)).values()) / total if total else 0.0
+
+
+def _agrees(structured: str, tree: lxml_html.HtmlElement, extracted: str) -> bool:
+    """Whether a JSON-LD body is the page's article: its text is on the page (most of its
+    4-word shingles are in the page's text), or it extends what the HTML shows (most of the
+    HTML extraction's shingles are in it: a page that renders the rest with JavaScript, or
+    a paywall teaser). A stale body (an earlier version of the story) does neither."""
+    mine = _shingles(structured)
+    if not mine:
+        return False
+    page = _shingles(" ".join(_VISIBLE_TEXT(tree)))
+    if len(mine & page) >= STRUCTURED_ON_PAGE * len(mine):
+        return True
+    theirs = _shingles(extracted)
+    return len(theirs) >= STRUCTURED_MIN_SHARED and (
+        len(theirs & mine) >= STRUCTURED_ON_PAGE * len(theirs)
+    )
+
+
+def _extract(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool) -> str:
     try:
         document = trafilatura.bare_extraction(
-            page, url=url, include_comments=False, with_metadata=False, fast=True
+            tree, url=url, include_comments=False, with_metadata=False, fast=fast
         )
     except Exception as err:  # trafilatura/lxml internals on pathological input
         raise NoArticle("extraction-error", f"{type(err).__name__}: {err}") from err
     if document is None or isinstance(document, dict):
+        return ""
+    return document.text or ""
+
+
+def _shortfall(
+    tree: lxml_html.HtmlElement, text: str, structured: str | None
+) -> tuple[str | None, str, bool | None]:
+    """What the fast path's ``text`` looks truncated against ("the 900 words of <article>";
+    None when it does not), that evidence's text, and whether the JSON-LD body agrees with
+    the page (None: not checked, it did not matter)."""
+    words = _words(text)
+    paragraphs, name = _container_text(tree)
+    container = sum(len(p.split()) for p in paragraphs)
+    if words < SHORT_OF_CONTAINER * container:
+        return f"the {container} words of {name}", "\n".join(paragraphs), None
+    # all of the body's text (in C, cheap) bounds the text outside links (a Python loop)
+    if words < SHORT_OF_PAGE * len(_BODY_STRING(tree).split()):
+        page = _page_text(tree)
+        size = sum(len(t.split()) for t in page)
+        if words < SHORT_OF_PAGE * size:
+            return f"the page's {size} words outside links", " ".join(page), None
+    size = _words(structured)
+    if structured and size >= STRUCTURED_MIN_WORDS and size > STRUCTURED_LONGER * words:
+        if _agrees(structured, tree, text):
+            return f"the {size} words of JSON-LD articleBody", structured, True
+        return None, "", False
+    return None, "", None
+
+
+def extract_body(
+    page: str, url: str | None, objects: list[dict[str, object]] | None = None
+) -> Body | None:
+    """The article body of ``page`` (scripts already dropped), or None when there is none.
+
+    ``objects``: the page's JSON-LD (:func:`_json_ld`), when already parsed.
+    """
+    try:
+        tree = trafilatura.utils.load_html(page)
+    except Exception as err:  # lxml on pathological input
+        raise NoArticle("extraction-error", f"{type(err).__name__}: {err}") from err
+    if tree is None:
         return None
-    return document.text
+    structured = structured_body(_json_ld(page) if objects is None else objects)
+    text = _extract(tree, url, fast=True)
+    words = _words(text)
+    try:
+        what, evidence, confirmed = _shortfall(tree, text, structured)
+    except Exception:  # the guard is a check: a page it cannot read keeps the fast text
+        logger.debug("truncation check failed for %s", url, exc_info=True)
+        what, evidence, confirmed = None, "", None
+    if what is None:
+        body = Body(text, "fast", f"{words} words; no evidence of a longer article")
+    else:
+        full = _extract(tree, url, fast=False)
+        before, after = _coverage(evidence, text), _coverage(evidence, full)
+        why = (
+            f"the fast path's {words} words held {before:.0%} of {what}, "
+            f"the full pass's {_words(full)} words {after:.0%}"
+        )
+        if _words(full) > words and (after >= before + EVIDENCE_GAIN or not words):
+            body = Body(full, "full", why)
+        else:
+            body = Body(text, "fast", f"{why}: not enough more, kept the fast one")
+    return _with_structured(body, structured, confirmed, tree)
+
+
+def _with_structured(
+    body: Body, structured: str | None, confirmed: bool | None, tree: lxml_html.HtmlElement
+) -> Body:
+    """The JSON-LD body instead of the HTML extraction when that missed most of it."""
+    size, words = _words(structured), _words(body.text)
+    if structured is None:
+        return body
+    if size * STRUCTURED_LONGER < words:
+        note = f"JSON-LD articleBody ({size} words) is a summary, not used"
+        return Body(body.text, body.path, f"{body.why}; {note}")
+    if size < STRUCTURED_MIN_WORDS or size <= STRUCTURED_LONGER * words:
+        note = f"JSON-LD articleBody has {size} words"
+        return Body(body.text, body.path, f"{body.why}; {note}")
+    if structured.rstrip().endswith(_ELLIPSIS):
+        return Body(body.text, body.path, f"{body.why}; JSON-LD articleBody is cut off (...)")
+    if confirmed is None:
+        confirmed = _agrees(structured, tree, body.text)
+    if not confirmed:
+        note = "JSON-LD articleBody disagrees with the page (stale?), not used"
+        return Body(body.text, body.path, f"{body.why}; {note}")
+    return Body(
+        structured,
+        "structured-data",
+        f"JSON-LD articleBody ({size} words, agrees with the page) over the HTML extraction "
+        f"({body.path}, {words} words: {body.why})",
+    )
 
 
 def decode_page(data: bytes, charset: str | None = None) -> str:
@@ -570,11 +819,12 @@ def parse_article(
     if "\x00" in html:
         html = html.replace("\x00", "")
     html = drop_scripts(html)
-    text = _body_text(html, url)
-    if not text or not text.strip():
+    objects = _json_ld(html)
+    body = extract_body(html, url, objects)
+    if body is None or not body.text.strip():
         raise NoArticle("no-article-text")
-    meta = page_metadata(html, url)
-    cleaned = clean_lines(text, url, title=meta.titles)
+    meta = page_metadata(html, url, objects)
+    cleaned = clean_lines(body.text, url, title=meta.titles)
     if not cleaned.text:
         raise NoArticle("only-boilerplate")
     if len(cleaned.text.split()) < MIN_ARTICLE_WORDS:
@@ -593,6 +843,7 @@ def parse_article(
         site=meta.site,
         language=meta.language,
         url=meta.url or url,
+        extraction=body.extraction,
         removed=cleaned.removed,
     )
 
@@ -611,6 +862,7 @@ def article_from_text(text: str, url: str | None = None) -> Article:
         hash=content_hash(cleaned.text),
         published=next(filter(None, map(_iso_date, dates)), None),
         url=url,
+        extraction="text: plain text input, nothing to extract",
         removed=cleaned.removed,
     )
 
@@ -625,12 +877,15 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article | None
 
 
 __all__ = [
+    "Body",
     "PageMeta",
     "article_from_text",
     "decode_html",
     "decode_page",
     "extract_article",
+    "extract_body",
     "is_binary",
     "page_metadata",
     "parse_article",
+    "structured_body",
 ]

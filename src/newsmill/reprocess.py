@@ -142,6 +142,7 @@ def _reprocess_site(
             site=article.site or row["site"],
             language=article.language,
             url=row["url"],
+            extraction=article.extraction,
             removed=article.removed,
         )
         sources[row["hash"]] = article
@@ -212,6 +213,6 @@ def _chain(start: str, moves: list[templates.Move]) -> list[str]:
 def _metadata(article: Article) -> dict[str, Any]:
     return {
         name: getattr(article, name)
-        for name in ("title", "author", "published", "language")
+        for name in ("title", "author", "published", "language", "extraction")
         if getattr(article, name)
     }
