@@ -125,9 +125,14 @@ MIN_CONTAINED = 15
 # first (most shared bands); one verified match per cluster is enough to join it.
 MAX_CANDIDATES = 200
 MAX_VERIFY_PER_CLUSTER = 16
-# Stored articles whose tokens and shingles a process keeps for verification (about 100 KB
-# each for a 600-word article).
+# Stored articles whose tokens and shingles a process keeps for verification: at most
+# STORED_SKETCHES of them, and at most STORED_SKETCH_CHARS characters of text between them.
+# Tokens and shingles take ~50 bytes a character (300 KB for a 1,000-word article): 128
+# articles of the extraction benchmark held ~40 MB, filled slowly as near-duplicates were
+# verified, so a long ingest's writer grew by that much. The budget is ~10 MB: a cluster's
+# members are verified against (MAX_VERIFY_PER_CLUSTER) and fit in it many times over.
 STORED_SKETCHES = 128
+STORED_SKETCH_CHARS = 200_000
 
 SEED = 20251214
 LEAD_SEED = SEED + 1
@@ -603,6 +608,7 @@ class NearDupIndex:
         self.containment_threshold = containment_threshold
         self._bands: _LoadedBands | None = None
         self._stored: collections.OrderedDict[str, Sketch] = collections.OrderedDict()
+        self._stored_chars = 0  # of the texts in _stored
         create_tables(db)
         if check_params:
             self._check_params()
@@ -1109,7 +1115,8 @@ class NearDupIndex:
 
     def _stored_sketch(self, article_hash: str, text: str | None = None) -> Sketch | None:
         """A stored article's text, tokens and shingles for verifying against it (None:
-        no such article), kept for the last :data:`STORED_SKETCHES` articles asked for;
+        no such article), kept for the last articles asked for (:data:`STORED_SKETCHES`,
+        :data:`STORED_SKETCH_CHARS`);
         ``text``: the article's text when the caller has read it already.
 
         The same articles are verified against again and again: the members of a growing
@@ -1127,8 +1134,12 @@ class NearDupIndex:
             if text is None:
                 return None
         sketch = self._stored[article_hash] = Sketch(text, [], 0)
-        if len(self._stored) > STORED_SKETCHES:
-            self._stored.popitem(last=False)
+        self._stored_chars += len(text)
+        while len(self._stored) > 1 and (
+            len(self._stored) > STORED_SKETCHES or self._stored_chars > STORED_SKETCH_CHARS
+        ):
+            _, dropped = self._stored.popitem(last=False)
+            self._stored_chars -= len(dropped.text)
         return sketch
 
     # -- removing and rebuilding ---------------------------------------------------------
