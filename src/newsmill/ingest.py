@@ -37,7 +37,7 @@ from newsmill.archive import (
     read_archive,
     read_listing,
 )
-from newsmill.crawl.workers import IN_FLIGHT_PER_WORKER, start_pool
+from newsmill.crawl.workers import IN_FLIGHT_PER_WORKER, close_pool, discard_pool, start_pool
 from newsmill.pipeline import (
     Analysis,
     Document,
@@ -335,7 +335,7 @@ class OrderedWriter:
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            close_pool(self.pool)
             self.pool = None
 
     def _submit(self, doc: Document) -> concurrent.futures.Future[Analysis] | None:
@@ -387,7 +387,7 @@ class OrderedWriter:
 
     def _replace_pool(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            discard_pool(self.pool)
         self.pool = start_pool(self.workers)
 
     def _write_oldest(self) -> None:

@@ -39,7 +39,14 @@ from scrapy.exceptions import NotConfigured
 
 from newsmill import templates
 from newsmill.crawl.state import CrawlRun
-from newsmill.crawl.workers import IN_FLIGHT_PER_WORKER, default_workers, make_pool, take_pool
+from newsmill.crawl.workers import (
+    IN_FLIGHT_PER_WORKER,
+    close_pool,
+    default_workers,
+    discard_pool,
+    make_pool,
+    take_pool,
+)
 from newsmill.pipeline import (
     Analysis,
     Document,
@@ -172,7 +179,7 @@ class NewsmillPipeline:
             self.run = None
         finally:
             if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+                close_pool(self._pool)
                 self._pool = None
 
     def _drain_backlog(self) -> None:
@@ -318,7 +325,7 @@ class NewsmillPipeline:
         if self._pool is not pool:
             return
         logger.error("an extraction worker died; restarting the pool")
-        pool.shutdown(wait=False, cancel_futures=True)
+        discard_pool(pool)
         self._pool = make_pool(self.workers)
 
 

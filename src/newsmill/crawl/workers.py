@@ -81,6 +81,34 @@ def start_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     return pool
 
 
+def discard_pool(pool: concurrent.futures.ProcessPoolExecutor, *, wait: bool = False) -> None:
+    """Shut ``pool`` down, killing any of its processes still alive.
+
+    A pool whose worker died is shut down by its manager thread, which joins every process
+    of the pool. In CPython 3.11 a process the pool starts for a task submitted just as the
+    worker died is not terminated first: the manager waits on it for ever, and so does the
+    interpreter at exit (seen as a test run that never ended). Killing what is left ends
+    that wait; a healthy pool's idle workers lose nothing."""
+    # taken before shutdown, which forgets them
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):  # gone already
+            process.kill()
+    if wait and manager is not None:
+        manager.join(timeout=30)
+
+
+def close_pool(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down at the end of a run: wait for its workers, unless one died (then
+    :func:`discard_pool`, as waiting could be for ever)."""
+    if getattr(pool, "_broken", False):
+        discard_pool(pool, wait=True)
+    else:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def default_workers() -> int:
     """One extraction process per CPU this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
@@ -118,7 +146,7 @@ def take_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
         _started_pool = None
         if count == workers:
             return pool
-        pool.shutdown(wait=False, cancel_futures=True)
+        discard_pool(pool)
     return start_pool(workers)
 
 
@@ -126,5 +154,5 @@ def discard_early_pool() -> None:
     """Shut down a pool from :func:`start_pool_early` that no pipeline took."""
     global _started_pool
     if _started_pool is not None:
-        _started_pool[1].shutdown(wait=False, cancel_futures=True)
+        discard_pool(_started_pool[1])
         _started_pool = None
