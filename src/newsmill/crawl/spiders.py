@@ -155,12 +155,7 @@ class NewsSpider(scrapy.Spider):
             if address_policy(self.crawler).quick_check(due.url) is not None:
                 continue
             self.scheduled.add(due.url)
-            headers = {}
-            if not self.run.refresh:
-                if due.etag:
-                    headers["If-None-Match"] = due.etag
-                if due.last_modified:
-                    headers["If-Modified-Since"] = due.last_modified
+            headers = {} if self.run.refresh else conditional_headers(due.etag, due.last_modified)
             requests.append(
                 scrapy.Request(
                     due.url,
@@ -204,10 +199,7 @@ class NewsSpider(scrapy.Spider):
         headers = {}
         state = None if self.run.refresh else self.run.store.resource(url)
         if state and state["body"] is not None:
-            if state["etag"]:
-                headers["If-None-Match"] = state["etag"]
-            if state["last_modified"]:
-                headers["If-Modified-Since"] = state["last_modified"]
+            headers = conditional_headers(state["etag"], state["last_modified"])
         return scrapy.Request(
             url,
             callback=self.parse,
@@ -599,3 +591,13 @@ def _parse_ts(value: str | None) -> dt.datetime | None:
         return None
     parsed = dt.datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """The headers of a conditional GET for a copy with these validators (none: plain GET)."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
