@@ -35,11 +35,10 @@ from unittest import mock
 
 from crawl import build_pages
 from newsmill import templates
-from newsmill.crawl.pipelines import BACKLOG_WAIT_SECONDS, DRAIN_PER_PAGE
 from newsmill.crawl.state import CrawlRun
 from newsmill.pipeline import Analysis, Document, analyze, record
 from newsmill.store import Store
-from newsmill.templates import TemplateHints
+from newsmill.templates import BACKLOG_WAIT_SECONDS, DRAIN_PER_PAGE, TemplateHints
 from newsmill.urls import normalize_url
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -483,5 +483,11 @@ def test_a_broken_pool_is_discarded_without_waiting_for_ever():
     time.sleep(1)
     assert manager.is_alive()  # waiting for the stopped worker, which SIGTERM can't end
     discard_pool(pool, wait=True)
+    # (the forkserver reports its children's ends through a pipe: give a loaded machine time)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (
+        manager.is_alive() or any(process.is_alive() for process in processes)
+    ):
+        time.sleep(0.1)
     assert not manager.is_alive()
     assert not any(process.is_alive() for process in processes)

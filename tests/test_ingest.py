@@ -127,6 +127,34 @@ def test_analyze_never_raises_on_junk():
         assert result.article is None or result.article.text
 
 
+def test_a_fetched_page_keeps_only_a_canonical_url_on_its_own_site():
+    """A page may not claim another site's URL (the next crawl would skip the real page);
+    the check is part of analyze, so the workers of a crawl and an ingest both make it."""
+    paragraphs = [
+        "The harbour board met on Tuesday to discuss the dredging of the outer channel.",
+        "Members heard that silt had narrowed the channel by four metres since spring.",
+        "A contract for the work is expected to be signed before the end of the month.",
+    ]
+    base = page("Harbour board orders dredging", paragraphs)
+
+    def canonical_of(url: str, claimed: str) -> str | None:
+        html = base.replace("</title>", f'</title><link rel="canonical" href="{claimed}">')
+        result = analyze(Document(body=html.encode(), input=url, url=url, kind="html"))
+        assert result.article is not None
+        return result.article.url
+
+    fetched = "https://harbour.example/news/dredging?utm_source=feed"
+    assert canonical_of(fetched, "https://harbour.example/news/dredging") == (
+        "https://harbour.example/news/dredging"
+    )
+    assert canonical_of(fetched, "https://rival.example/news/dredging") is None
+    # a local file names no site: its page's canonical URL is taken as it is
+    local = "file:///archive/dredging.html"
+    assert canonical_of(local, "https://rival.example/news/dredging") == (
+        "https://rival.example/news/dredging"
+    )
+
+
 def test_iter_input_files_order_is_stable(tmp_path):
     for name in ("b.html", "a.txt", "sub/c.htm", "sub/.hidden.html"):
         p = tmp_path / name

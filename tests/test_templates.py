@@ -470,19 +470,26 @@ def test_a_moved_article_stays_queued_under_its_new_hash(store):
     assert store.consistency_problems() == []
 
 
-def test_the_backlog_is_due_once_its_oldest_article_has_waited(store):
+def test_backlog_articles_are_cleaned_after_they_have_waited_a_few_at_a_time(store):
     import datetime as dt
 
-    assert not templates.backlog_due(store)
+    texts = [f"Story {i} opens here.\nIts second line.\nIts third line." for i in range(6)]
+    stored = [_store_text(store, text) for text in texts]
+    run = stored[0][0]
     with store.transaction():
-        store.queue_reclean("a.example", ["0" * 64])
+        store.queue_reclean("a.example", [h for _, h in stored] + ["0" * 64])
     queued = dt.datetime.fromisoformat(store.backlog_since())
-    later = queued + dt.timedelta(seconds=templates.BACKLOG_MAX_SECONDS)
-    assert not templates.backlog_due(store, now=later - dt.timedelta(seconds=1))
-    assert templates.backlog_due(store, now=later)
+    waited = queued + dt.timedelta(seconds=templates.BACKLOG_WAIT_SECONDS)
+    # not yet: nothing is taken out of the backlog
+    templates.drain_waiting(store, run_id=run, now=waited - dt.timedelta(seconds=1))
+    assert len(store.backlog()) == 7
+    # then at most DRAIN_PER_PAGE a call, oldest first
+    templates.drain_waiting(store, run_id=run, now=waited)
+    assert store.backlog() == [h for _, h in stored[templates.DRAIN_PER_PAGE :]] + ["0" * 64]
     # an article that is gone by the time the backlog drains is skipped
-    assert templates.drain_backlog(store, run_id=None) == []
-    assert not templates.backlog_due(store, now=later)
+    templates.drain_waiting(store, run_id=run, now=waited)
+    assert store.backlog() == []
+    assert store.consistency_problems() == []
 
 
 @pytest.mark.parametrize(("reason", "drained"), [("finished", True), ("shutdown", False)])

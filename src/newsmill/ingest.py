@@ -48,7 +48,6 @@ from newsmill.pipeline import (
     process,
     record,
     record_skip,
-    trusted_canonical,
 )
 from newsmill.store import RunCounts, Store, utcnow
 
@@ -67,10 +66,6 @@ COMPRESSED_SUFFIXES = {".gz"}
 # A news page is rarely over 2 MB; 50 MB leaves room for inlined images and still keeps one
 # pathological file from exhausting memory.
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-
-# How often (seconds) an ingest asks whether its template backlog has waited long enough to
-# drain (newsmill.templates.BACKLOG_MAX_SECONDS); it is drained at the end of the run anyway.
-BACKLOG_CHECK_SECONDS = 10.0
 
 
 @dataclass
@@ -304,7 +299,9 @@ class OrderedWriter:
         self.queue: collections.deque[tuple[Input, Document | None, Any]] = collections.deque()
         self.group = store.commit_group()
         self.hints = templates.TemplateHints()
-        self.backlog_checked = time.monotonic()
+        self.backlog = templates.WaitingBacklog(
+            store, run_id=run_id, write=self.group.write, start=self._start_prepare_reclean
+        )
 
     def add(self, item: Input) -> None:
         doc, future = item.doc, None
@@ -395,8 +392,6 @@ class OrderedWriter:
         analysis = None
         if doc is not None:
             analysis = self._analysis(doc, future)
-            if doc.fetched:
-                analysis = trusted_canonical(doc, analysis)
         with self.group.write():
             if doc is not None and analysis is not None:
                 outcome = record(
@@ -447,11 +442,14 @@ class OrderedWriter:
             f" ({outcome.reason})" if outcome.reason else "",
         )
         self.on_outcome(outcome)
-        if time.monotonic() - self.backlog_checked >= BACKLOG_CHECK_SECONDS:
-            self.backlog_checked = time.monotonic()
-            if templates.backlog_due(self.store):
-                self.flush()
-                templates.drain_backlog(self.store, run_id=self.run_id, write=self.group.write)
+        # the template backlog is cleaned as it goes, while the workers extract (at the end
+        # of the run they would sit idle)
+        self.backlog.after_page()
+
+    def _start_prepare_reclean(self, source: Article) -> concurrent.futures.Future[Any] | None:
+        if self.pool is None:
+            return None
+        return templates.start_prepare_reclean(self.pool, self.hints, source)
 
     def _prepare_reclean(self, source: Article) -> Callable[[], PreparedReclean | None]:
         """Have a worker key ``source``'s lines and sketch its expected text (as a crawl's

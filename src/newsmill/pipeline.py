@@ -163,7 +163,16 @@ def sniff_kind(body: bytes) -> DocumentKind:
 
 
 def analyze(doc: Document) -> Analysis:
-    """Decode, extract, clean and hash ``doc``. Never raises for bad input."""
+    """Decode, extract, clean and hash ``doc``. Never raises for bad input.
+
+    The article of a fetched page keeps its canonical URL only when it is on the page's own
+    site (:func:`trusted_canonical`), checked here, in the worker that extracts it.
+    """
+    analysis = _analyze(doc)
+    return trusted_canonical(doc, analysis) if doc.fetched else analysis
+
+
+def _analyze(doc: Document) -> Analysis:
     kind = doc.kind or sniff_kind(doc.body)
     page = ""  # the decoded page, which the classifier reads too
     try:

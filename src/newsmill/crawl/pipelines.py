@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import datetime as dt
 import logging
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -54,7 +53,6 @@ from newsmill.pipeline import (
     analyze,
     parse_languages,
     record,
-    trusted_canonical,
 )
 from newsmill.store import DEFAULT_DB_PATH, CommitGroup, Store, utcnow
 from newsmill.urls import normalize_url
@@ -69,20 +67,10 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# The template backlog during a crawl (newsmill.templates.drain_backlog). An article waits
-# there this long before it is cleaned again, so the lines its site learns one after
-# another in the meantime (a new site's first pages cross a 3-article line, then a
-# 5-article one, ...) cost it one move, not one each; then it is cleaned after one of the
-# next pages, while the workers extract, instead of at the end of the crawl when they sit
-# idle. Replaying the queue times of a crawl of bench/crawl.py's site (one host, 181
-# templates) for a wait of 4/6/8/10/15 s or "until the end" gives 839/725/675/656/630/627
-# moves, of which 128/147/170/240/512/627 at the end; counting a move at the end as twice
-# the time of one during the crawl, 6-10 s cost the least. Measured at 10 s: 642 moves,
-# the end-of-crawl drain 0.7 s instead of 2.3 s, the crawl 23.1 s instead of 23.6 s.
-# Whatever still waits at the end is cleaned then.
-BACKLOG_WAIT_SECONDS = 10.0
-# At most this many backlog articles are cleaned after each page (each takes a few ms).
-DRAIN_PER_PAGE = 4
+# The template backlog is cleaned as it goes (newsmill.templates.drain_waiting), the rest
+# at the end of the crawl.
+BACKLOG_WAIT_SECONDS = templates.BACKLOG_WAIT_SECONDS
+DRAIN_PER_PAGE = templates.DRAIN_PER_PAGE
 
 
 class NewsmillPipeline:
@@ -195,17 +183,8 @@ class NewsmillPipeline:
             logger.info("template backlog: %d articles cleaned again", len(moves))
 
     def _drain_waiting(self) -> None:
-        """After a page: clean again a few backlog articles that have waited
-        :data:`BACKLOG_WAIT_SECONDS` (in this process, while the workers extract)."""
         assert self.run is not None
-        by = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=BACKLOG_WAIT_SECONDS)
-        templates.drain_backlog(
-            self.run.store,
-            run_id=self.run.run_id,
-            write=self._commits().write,
-            queued_by=by.isoformat(timespec="seconds"),
-            limit=DRAIN_PER_PAGE,
-        )
+        templates.drain_waiting(self.run.store, run_id=self.run.run_id, write=self._commits().write)
 
     def _prepare_reclean(self, source: Article) -> Callable[[], PreparedReclean | None]:
         """Have a worker key ``source``'s lines and sketch the text it is expected to
@@ -236,7 +215,7 @@ class NewsmillPipeline:
             template_hint=self._hints.packed(site),
             revisit=bool(adapter.get("revisit")),
         )
-        analysis = trusted_canonical(doc, await self._analyze(doc))
+        analysis = await self._analyze(doc)  # its canonical URL checked there
         # A page and its bookkeeping are one savepoint; pages commit in groups (see
         # newsmill.store.GROUP_COMMIT_SECONDS), and a timer commits the last group.
         with self._commits().write():
