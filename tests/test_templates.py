@@ -492,6 +492,45 @@ def test_backlog_articles_are_cleaned_after_they_have_waited_a_few_at_a_time(sto
     assert store.consistency_problems() == []
 
 
+def test_a_waiting_backlog_does_not_wait_for_a_preparation_still_in_a_worker(store):
+    import concurrent.futures
+    import datetime as dt
+
+    texts = [f"Report {i} begins.\nA second line.\nA third line." for i in range(3)]
+    stored = [_store_text(store, text) for text in texts]
+    run = stored[0][0]
+    with store.transaction():
+        store.queue_reclean("a.example", [h for _, h in stored])
+    waited = dt.datetime.fromisoformat(store.backlog_since()) + dt.timedelta(
+        seconds=templates.BACKLOG_WAIT_SECONDS
+    )
+    futures: dict[str, concurrent.futures.Future] = {}
+
+    def start(source):
+        futures[source.text] = concurrent.futures.Future()  # a worker that has not answered
+        return futures[source.text]
+
+    backlog = templates.WaitingBacklog(store, run_id=run, write=store.transaction, start=start)
+    backlog.after_page(now=waited - dt.timedelta(seconds=1))
+    assert futures == {} and len(store.backlog()) == 3  # none due: nothing started
+    backlog.after_page(now=waited)
+    assert len(futures) == 3 and len(store.backlog()) == 3  # started, not waited for
+    futures[texts[1]].set_exception(RuntimeError("the worker died"))  # cleaned without it
+    backlog.after_page(now=waited)
+    assert store.backlog() == [stored[0][1], stored[2][1]]
+    for future in futures.values():
+        if not future.done():
+            future.set_result(templates.prepare_reclean(store_article(store, texts[0]), b""))
+    backlog.after_page(now=waited)
+    assert store.backlog() == [] and len(futures) == 3  # each prepared once
+    assert store.consistency_problems() == []
+
+
+def store_article(store, text):
+    """The stored article of ``text`` (as a re-clean reads it)."""
+    return templates.stored_source(store, content_hash(text))[0]
+
+
 @pytest.mark.parametrize(("reason", "drained"), [("finished", True), ("shutdown", False)])
 def test_the_crawl_pipeline_drains_the_backlog_unless_told_to_stop(tmp_path, reason, drained):
     from scrapy import Spider
