@@ -449,6 +449,27 @@ def test_a_first_container_holding_only_a_teaser_does_not_end_the_article():
     assert "words of <article>" in article.extraction
 
 
+def test_a_page_parsed_as_a_fragment_is_checked_against_its_text():
+    # No <body> in the tree (a hidden <input> before <html>): the page's text outside links
+    # must still be read. The fast path takes a promo box; the story is <br>-separated text
+    # in a table cell.
+    assert "Dairy Cooperative" not in fast_path("table-layout-br.html")
+    article = parse("table-layout-br.html")
+    assert "Members of the Vale Dairy Cooperative voted 212 to 41" in article.text
+    assert "approve the final budget at the annual meeting in June." in article.text
+    assert article.extraction.startswith("full: the fast path's ")
+    assert "words outside links" in article.extraction
+
+
+def test_a_page_that_is_one_table_after_its_scripts_is_still_html():
+    # trafilatura's loader takes a page for something else than HTML when its start does
+    # not name html and it parses to fewer than two top-level elements: here one <table>,
+    # once the leading <script> is dropped.
+    article = parse("script-then-table.html")
+    assert "Ferry crews on the three island routes returned to work" in article.text
+    assert "travel later in the week." in article.text
+
+
 def test_an_ordinary_page_stays_on_the_fast_path():
     article = parse("harbour-ferry.html")
     assert article.extraction.startswith("fast: ")

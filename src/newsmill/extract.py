@@ -565,14 +565,15 @@ STRUCTURED_MIN_SHARED = 20
 
 _PARAGRAPHS = etree.XPath("//p[not(ancestor::footer or ancestor::nav or ancestor::aside)]")
 _CONTAINERS = etree.XPath('//article | //*[@itemprop="articleBody"]')
+# Relative to the page's <body> (see _body): a page parsed as a fragment has none.
 _PAGE_TEXT = etree.XPath(
-    "//body//text()[not(ancestor::a or ancestor::li or ancestor::nav or ancestor::footer"
+    ".//text()[not(ancestor::a or ancestor::li or ancestor::nav or ancestor::footer"
     " or ancestor::aside or ancestor::header or ancestor::select or ancestor::script"
     " or ancestor::style or ancestor::noscript)]"
 )
-_BODY_STRING = etree.XPath("string(//body)")
+_BODY_STRING = etree.XPath("string(.)")
 _VISIBLE_TEXT = etree.XPath(
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::template)]"
+    ".//text()[not(ancestor::script or ancestor::style or ancestor::template)]"
 )
 _BLOCK_TAGS = re.compile(
     r"<\s*(?:br|/?p|/?div|/?h[1-6]|/?li|/?blockquote|/?section)\b[^>]*>", re.IGNORECASE
@@ -653,9 +654,19 @@ def _container_text(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
     return best, name
 
 
-def _page_text(tree: lxml_html.HtmlElement) -> list[str]:
+def _body(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
+    """The page's <body>, or the whole tree when it has none: a page that does not start
+    like a document (a bare <table>, an <input> before <html>) is parsed as a fragment, in a
+    <div> holding its elements, and an evidence read from ``//body`` would find no text."""
+    if tree.tag == "body":
+        return tree
+    body = tree.find(".//body")
+    return tree if body is None else body
+
+
+def _page_text(body: lxml_html.HtmlElement) -> list[str]:
     """The page's text outside links, lists, navigation, header and footer."""
-    return _PAGE_TEXT(tree)
+    return _PAGE_TEXT(body)
 
 
 def _shingle_counts(text: str) -> Counter[tuple[str, ...]]:
@@ -679,7 +690,7 @@ def _agrees(structured: str, tree: lxml_html.HtmlElement, extracted: str) -> boo
     mine = _shingles(structured)
     if not mine:
         return False
-    page = _shingles(" ".join(_VISIBLE_TEXT(tree)))
+    page = _shingles(" ".join(_VISIBLE_TEXT(_body(tree))))
     if len(mine & page) >= STRUCTURED_ON_PAGE * len(mine):
         return True
     theirs = _shingles(extracted)
@@ -712,8 +723,9 @@ def _shortfall(
     if words < SHORT_OF_CONTAINER * container:
         return f"the {container} words of {name}", "\n".join(paragraphs), None
     # all of the body's text (in C, cheap) bounds the text outside links (a Python loop)
-    if words < SHORT_OF_PAGE * len(_BODY_STRING(tree).split()):
-        page = _page_text(tree)
+    body = _body(tree)
+    if words < SHORT_OF_PAGE * len(_BODY_STRING(body).split()):
+        page = _page_text(body)
         size = sum(len(t.split()) for t in page)
         if words < SHORT_OF_PAGE * size:
             return f"the page's {size} words outside links", " ".join(page), None
@@ -725,6 +737,18 @@ def _shortfall(
     return None, "", None
 
 
+def _load_html(page: str) -> lxml_html.HtmlElement | None:
+    """The page parsed by trafilatura's loader, which takes a page whose first 50
+    characters do not name ``html`` for something else than HTML when its tree has fewer
+    than two top-level elements. Dropping the scripts can make an HTML page so (one that
+    starts with a comment, and had only scripts in its head): it is parsed as a document
+    then, since it holds markup."""
+    tree = trafilatura.utils.load_html(page)
+    if tree is None and _TAGS.search(page):
+        tree = trafilatura.utils.load_html("<html>" + page)
+    return tree
+
+
 def extract_body(
     page: str, url: str | None, objects: list[dict[str, object]] | None = None
 ) -> Body | None:
@@ -733,7 +757,7 @@ def extract_body(
     ``objects``: the page's JSON-LD (:func:`_json_ld`), when already parsed.
     """
     try:
-        tree = trafilatura.utils.load_html(page)
+        tree = _load_html(page)
     except Exception as err:  # lxml on pathological input
         raise NoArticle("extraction-error", f"{type(err).__name__}: {err}") from err
     if tree is None:
