@@ -449,6 +449,51 @@ def test_a_first_container_holding_only_a_teaser_does_not_end_the_article():
     assert "words of <article>" in article.extraction
 
 
+def test_a_page_parsed_as_a_fragment_is_checked_against_its_text():
+    # No <body> in the tree (a hidden <input> before <html>): the page's text outside links
+    # must still be read. The fast path takes a promo box; the story is <br>-separated text
+    # in a table cell.
+    assert "Dairy Cooperative" not in fast_path("table-layout-br.html")
+    article = parse("table-layout-br.html")
+    assert "Members of the Vale Dairy Cooperative voted 212 to 41" in article.text
+    assert "approve the final budget at the annual meeting in June." in article.text
+    assert article.extraction.startswith("full: the fast path's ")
+    assert "words outside links" in article.extraction
+
+
+def test_a_page_that_is_one_table_after_its_scripts_is_still_html():
+    # trafilatura's loader takes a page for something else than HTML when its start does
+    # not name html and it parses to fewer than two top-level elements: here one <table>,
+    # once the leading <script> is dropped.
+    article = parse("script-then-table.html")
+    assert "Ferry crews on the three island routes returned to work" in article.text
+    assert "travel later in the week." in article.text
+
+
+def test_a_story_in_line_broken_text_is_not_lost_to_a_box_of_the_same_size():
+    # The fast path takes a markets table (its container's class names an article body);
+    # the story is <br>-separated text in a table cell, with no <p>, and the table is long
+    # enough that neither the paragraphs nor the page's text show a shortfall.
+    assert "Dairy Cooperative" not in fast_path("missed-block.html")
+    article = parse("missed-block.html")
+    assert "Members of the Vale Dairy Cooperative voted 212 to 41" in article.text
+    assert "approve the final budget at the annual meeting in June." in article.text
+    assert article.extraction.startswith("full: the fast path's 148 words held 0% of the ")
+    assert "words of the <td> holding the most text between line breaks" in article.extraction
+
+
+def test_a_fast_output_as_long_as_the_story_but_elsewhere_is_checked():
+    # The story is in <p> elements now, and the markets table is more than half its length.
+    fast = fast_path("missed-container.html")
+    assert "Dairy Cooperative" not in fast
+    story = lxml_html.fromstring(page("missed-container.html")).xpath('//td[@class="main"]/p')
+    assert len(fast.split()) * 2 > sum(len(p.text_content().split()) for p in story)
+    article = parse("missed-container.html")
+    assert "Members of the Vale Dairy Cooperative voted 212 to 41" in article.text
+    assert "approve the final budget at the annual meeting in June." in article.text
+    assert article.extraction.startswith("full: the fast path's 148 words held 0% of the ")
+
+
 def test_an_ordinary_page_stays_on_the_fast_path():
     article = parse("harbour-ferry.html")
     assert article.extraction.startswith("fast: ")

@@ -549,6 +549,18 @@ def use_plain_html_elements() -> bool:
 SHORT_OF_CONTAINER = 0.5
 # ... or below this share of the page's text outside links, lists and navigation: re-extract.
 SHORT_OF_PAGE = 0.2
+# ... or when it holds less than this share of the page's largest block of text (the <p>
+# text of the main container, or the text of the element holding the most text outside
+# links, <br>-separated lines in a <td> included) of at least MIN_BLOCK_WORDS words: the fast
+# path took another block than the article, about as long as it. A smaller block is as
+# often a sidebar or an "about" box as the article.
+MISSED_BLOCK = 0.5
+MIN_BLOCK_WORDS = 200
+# That share is estimated from this many runs of this many words spread over the block, and
+# counted (_coverage) when the estimate is below MISSED_BLOCK + PROBE_MARGIN.
+PROBES = 16
+PROBE_WORDS = 6
+PROBE_MARGIN = 0.1
 # The second pass replaces the first only when it holds this much more of that evidence
 # (a share of its 4-word shingles): more words that are not the evidence's are boilerplate.
 EVIDENCE_GAIN = 0.3
@@ -565,14 +577,27 @@ STRUCTURED_MIN_SHARED = 20
 
 _PARAGRAPHS = etree.XPath("//p[not(ancestor::footer or ancestor::nav or ancestor::aside)]")
 _CONTAINERS = etree.XPath('//article | //*[@itemprop="articleBody"]')
+# Relative to the page's <body> (see _body): a page parsed as a fragment has none.
 _PAGE_TEXT = etree.XPath(
-    "//body//text()[not(ancestor::a or ancestor::li or ancestor::nav or ancestor::footer"
+    ".//text()[not(ancestor::a or ancestor::li or ancestor::nav or ancestor::footer"
     " or ancestor::aside or ancestor::header or ancestor::select or ancestor::script"
     " or ancestor::style or ancestor::noscript)]"
 )
-_BODY_STRING = etree.XPath("string(//body)")
+_BODY_STRING = etree.XPath("string(.)")
+# Where a line break's text goes up to the block element that holds it: a paragraph, a line
+# break and inline markup do not end a block of text, a <td> or <div> does.
+_BR_PARENTS = etree.XPath("//br/..")
+_OUTSIDE_ARTICLE = etree.XPath(
+    "boolean(ancestor-or-self::*[self::nav or self::footer or self::aside or self::header"
+    " or self::li or self::a or self::select])"
+)
+_INLINE_TAGS = frozenset(
+    {"p", "br", "font", "b", "i", "u", "em", "strong", "span", "small", "big", "sub", "sup",
+     "abbr", "acronym", "cite", "q", "tt", "code", "mark", "s", "strike", "del", "ins",
+     "label", "time", "nobr"}
+)  # fmt: skip
 _VISIBLE_TEXT = etree.XPath(
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::template)]"
+    ".//text()[not(ancestor::script or ancestor::style or ancestor::template)]"
 )
 _BLOCK_TAGS = re.compile(
     r"<\s*(?:br|/?p|/?div|/?h[1-6]|/?li|/?blockquote|/?section)\b[^>]*>", re.IGNORECASE
@@ -653,9 +678,57 @@ def _container_text(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
     return best, name
 
 
-def _page_text(tree: lxml_html.HtmlElement) -> list[str]:
+def _body(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
+    """The page's <body>, or the whole tree when it has none: a page that does not start
+    like a document (a bare <table>, an <input> before <html>) is parsed as a fragment, in a
+    <div> holding its elements, and an evidence read from ``//body`` would find no text."""
+    if tree.tag == "body":
+        return tree
+    body = tree.find(".//body")
+    return tree if body is None else body
+
+
+def _page_text(body: lxml_html.HtmlElement) -> list[str]:
     """The page's text outside links, lists, navigation, header and footer."""
-    return _PAGE_TEXT(tree)
+    return _PAGE_TEXT(body)
+
+
+def _text_block(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
+    """The texts of the block element (``<td>``, ``<div>``, ...) holding the most text
+    between line breaks: its own text, its paragraphs' and its inline markup's (links
+    aside), and what that element is. Only elements with a ``<br>`` are read (paragraphs
+    alone are :func:`_container_text`'s)."""
+    best: list[str] = []
+    best_words, name, seen = 0, "block", set()
+    for block in _BR_PARENTS(tree):
+        while block is not None and block.tag in _INLINE_TAGS:
+            block = block.getparent()
+        if block is None or block in seen:
+            continue
+        seen.add(block)
+        texts = [block.text or ""]
+        for child in block:
+            if child.tag in _INLINE_TAGS:
+                texts.append(child.text_content())
+            texts.append(child.tail or "")
+        words = sum(len(text.split()) for text in texts)
+        if words > best_words and not _OUTSIDE_ARTICLE(block):
+            best, best_words = texts, words
+            name = f"the <{block.tag}> holding the most text between line breaks"
+    return best, name
+
+
+def _sampled_coverage(evidence: str, text: str) -> float:
+    """About the share of ``evidence`` that ``text`` holds, from PROBES runs of PROBE_WORDS
+    words spread over it (a string search each: cheap enough to run on every page)."""
+    tokens = _WORDS.findall(evidence.lower())
+    runs = len(tokens) - PROBE_WORDS + 1
+    if runs < 1:
+        return 1.0
+    haystack = f" {' '.join(_WORDS.findall(text.lower()))} "
+    starts = range(0, runs, max(1, runs // PROBES))
+    found = sum(f" {' '.join(tokens[i : i + PROBE_WORDS])} " in haystack for i in starts)
+    return found / len(starts)
 
 
 def _shingle_counts(text: str) -> Counter[tuple[str, ...]]:
@@ -679,7 +752,7 @@ def _agrees(structured: str, tree: lxml_html.HtmlElement, extracted: str) -> boo
     mine = _shingles(structured)
     if not mine:
         return False
-    page = _shingles(" ".join(_VISIBLE_TEXT(tree)))
+    page = _shingles(" ".join(_VISIBLE_TEXT(_body(tree))))
     if len(mine & page) >= STRUCTURED_ON_PAGE * len(mine):
         return True
     theirs = _shingles(extracted)
@@ -700,6 +773,27 @@ def _extract(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool) -> str
     return document.text or ""
 
 
+def _missed_block(
+    tree: lxml_html.HtmlElement, text: str, paragraphs: list[str], name: str
+) -> tuple[str, str] | None:
+    """The page's largest block of text (the main container's ``paragraphs``, or the
+    element with the most text between line breaks) when ``text`` holds less than
+    MISSED_BLOCK of it: the fast path took another block, about as long as the article.
+    Returns what that block is and its text."""
+    block, where = _text_block(tree)
+    if sum(len(t.split()) for t in block) > sum(len(p.split()) for p in paragraphs):
+        paragraphs, name = block, where
+    size = sum(len(p.split()) for p in paragraphs)
+    if size < MIN_BLOCK_WORDS:
+        return None
+    evidence = "\n".join(paragraphs)
+    if _sampled_coverage(evidence, text) >= MISSED_BLOCK + PROBE_MARGIN:
+        return None
+    if _coverage(evidence, text) >= MISSED_BLOCK:
+        return None
+    return f"the {size} words of {name}", evidence
+
+
 def _shortfall(
     tree: lxml_html.HtmlElement, text: str, structured: str | None
 ) -> tuple[str | None, str, bool | None]:
@@ -712,17 +806,33 @@ def _shortfall(
     if words < SHORT_OF_CONTAINER * container:
         return f"the {container} words of {name}", "\n".join(paragraphs), None
     # all of the body's text (in C, cheap) bounds the text outside links (a Python loop)
-    if words < SHORT_OF_PAGE * len(_BODY_STRING(tree).split()):
-        page = _page_text(tree)
+    body = _body(tree)
+    if words < SHORT_OF_PAGE * len(_BODY_STRING(body).split()):
+        page = _page_text(body)
         size = sum(len(t.split()) for t in page)
         if words < SHORT_OF_PAGE * size:
             return f"the page's {size} words outside links", " ".join(page), None
+    missed = _missed_block(tree, text, paragraphs, name)
+    if missed is not None:
+        return (*missed, None)
     size = _words(structured)
     if structured and size >= STRUCTURED_MIN_WORDS and size > STRUCTURED_LONGER * words:
         if _agrees(structured, tree, text):
             return f"the {size} words of JSON-LD articleBody", structured, True
         return None, "", False
     return None, "", None
+
+
+def _load_html(page: str) -> lxml_html.HtmlElement | None:
+    """The page parsed by trafilatura's loader, which takes a page whose first 50
+    characters do not name ``html`` for something else than HTML when its tree has fewer
+    than two top-level elements. Dropping the scripts can make an HTML page so (one that
+    starts with a comment, and had only scripts in its head): it is parsed as a document
+    then, since it holds markup."""
+    tree = trafilatura.utils.load_html(page)
+    if tree is None and _TAGS.search(page):
+        tree = trafilatura.utils.load_html("<html>" + page)
+    return tree
 
 
 def extract_body(
@@ -733,7 +843,7 @@ def extract_body(
     ``objects``: the page's JSON-LD (:func:`_json_ld`), when already parsed.
     """
     try:
-        tree = trafilatura.utils.load_html(page)
+        tree = _load_html(page)
     except Exception as err:  # lxml on pathological input
         raise NoArticle("extraction-error", f"{type(err).__name__}: {err}") from err
     if tree is None:
