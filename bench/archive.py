@@ -25,9 +25,11 @@ d. ``trafilatura.extract(html, url=url)`` over the loose files in one child proc
 e. ``newsmill ingest FILE.warc.gz`` again, into the database of (a): no new articles.
 
 Each run is a child process, timed from start to exit (so interpreter start-up is in
-every row). With ``--repeat N`` all of them run N times; even rounds run them in the order
-above, odd rounds backwards (e after a either way), and the table shows each run's median:
-this machine's speed drifts by several percent within minutes. The ratios are given round
+every row), started after ``os.sync()``: the disk has caught up with the previous run's
+database, which the kernel would otherwise write out during this one. With ``--repeat N``
+all of them run N times; even rounds run them in the order above, odd rounds backwards
+(e after a either way), and the table shows each run's median: this machine's speed
+drifts by several percent within minutes. The ratios are given round
 by round and as the median. The article hash sets of a, b and c are compared.
 
 ``--memory``: the peak memory of ``newsmill ingest`` (default workers) over a WARC of
@@ -231,6 +233,11 @@ def one_round(
     order = ORDER if k % 2 == 0 else [*reversed(ORDER[2:]), *ORDER[:2]]
     rows = {}
     for label in order:
+        # Every run writes a ~120 MB database, which the kernel writes out to disk up to
+        # 30 s later: during the next run, on a core that run wanted (the two-worker ingest
+        # has none to spare). Each run starts with the disk caught up, the first with the
+        # inputs written above too.
+        os.sync()
         load = os.getloadavg()[0]  # other work on the machine skews the times: shown
         rows[label] = {**runs[label](), "load_before": round(load, 2)}
         print(json.dumps(rows[label]), flush=True)
