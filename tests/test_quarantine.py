@@ -199,3 +199,47 @@ def test_bad_languages_option_is_a_usage_error(tmp_path, db_path):
     result = run_cli("ingest", str(tmp_path / "a.html"), "--languages", "english", db=db_path)
     assert result.returncode == 2 and "not a language code" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_reprocess_quarantined_stores_the_pages_that_pass_now(site, tmp_path):
+    s, walls = site
+    db = tmp_path / "news.db"
+    crawl = run_cli("crawl", s.url("/sitemap.xml"), *FAST, "--languages", "en", db=db, timeout=180)
+    assert crawl.returncode == 0, crawl.stderr
+    assert query(db, "select language from articles") == [("en",)]
+    kept_out = len(walls) + 2  # the walls, and the German and French articles
+    other = run_cli("reprocess", "--quarantined", "--site", "example.org", "--json", db=db)
+    assert json.loads(other.stdout)["inputs"] == 0  # another site's pages only
+
+    # judged again under the same policy: nothing changes, every page is still kept out
+    same = run_cli("reprocess", "--quarantined", "--languages", "en", "--json", db=db)
+    assert same.returncode == 0, same.stderr
+    summary = json.loads(same.stdout)
+    assert (summary["inputs"], summary["new"], summary["skipped"]) == (kept_out, 0, kept_out)
+    assert query(db, "select count(*) from articles") == [(1,)]
+
+    # every language, and the teasers kept: the two articles and the three teasers come in
+    wider = run_cli("reprocess", "--quarantined", "--keep-teasers", "--json", db=db)
+    assert wider.returncode == 0, wider.stderr
+    assert "are walls or not articles" not in wider.stderr  # known walls: no warning again
+    summary = json.loads(wider.stdout)
+    assert (summary["new"], summary["skipped"]) == (2 + len(LANGS), len(walls) - len(LANGS))
+    rows = query(db, "select language, partial from articles order by language, partial")
+    assert rows == [("de", 0), ("de", 1), ("en", 0), ("en", 1), ("fr", 0), ("fr", 1)]
+    teaser = s.url("/news/2024/05/paywall-de")
+    assert "kept as partial" in run_cli("explain", teaser, db=db).stdout
+    stats = json.loads(run_cli("stats", "--json", db=db).stdout)
+    assert "paywall" not in stats["quarantined"] and not stats["languages_skipped"]
+    assert stats["quarantined"]["consent-wall"] == len(LANGS)
+    # the stored pages now point at their articles; a third run finds only the walls
+    assert query(db, "select count(*) from pages where article_hash is not null") == [(6,)]
+    again = json.loads(
+        run_cli("reprocess", "--quarantined", "--keep-teasers", "--json", db=db).stdout
+    )
+    assert (again["inputs"], again["new"]) == (len(walls) - len(LANGS), 0)
+
+
+def test_keep_teasers_without_quarantined_is_a_usage_error(db_path):
+    result = run_cli("reprocess", "--keep-teasers", db=db_path)
+    assert result.returncode == 2 and "--quarantined" in result.stderr
+    assert "Traceback" not in result.stderr

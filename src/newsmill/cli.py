@@ -669,26 +669,66 @@ def dups(
 
 @cli.command()
 @click.option("--site", help="Only this site's articles (host such as example.com, or site name).")
+@click.option(
+    "--quarantined",
+    is_flag=True,
+    help="Judge the pages kept out (walls, error pages, listings, other languages) again "
+    "instead, and store those that are articles now.",
+)
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 @common_options
-def reprocess(site: str | None, as_json: bool, db_path: Path) -> None:
+def reprocess(
+    site: str | None,
+    quarantined: bool,
+    keep_teasers: bool,
+    languages: str | None,
+    as_json: bool,
+    db_path: Path,
+) -> None:
     """Clean stored articles again with the current rules and learned site templates.
 
     Articles are re-extracted from their stored raw HTML (text inputs are cleaned again from
     their stored text). An article whose text changes moves to its new hash, with its URLs,
     pages, events and cluster, or merges into the article that already has that hash.
 
-    Example:
+    With --quarantined, the pages kept out of the articles are judged again instead, from
+    their stored raw HTML, with the current classifier and the --keep-teasers and
+    --languages given now: those that pass are stored as articles, the others stay out.
+
+    Examples:
 
         newsmill reprocess --site example.com
+
+        newsmill reprocess --quarantined --keep-teasers
     """
+    from newsmill.reprocess import reconsider_kept_out
     from newsmill.reprocess import reprocess as run_reprocess
 
+    if not quarantined and (keep_teasers or languages):
+        raise click.UsageError("--keep-teasers and --languages go with --quarantined")
     with Store.open(db_path) as store:
-        result = run_reprocess(store, site=site, args={"site": site})
+        if quarantined:
+            args = {"quarantined": True, "site": site, "keep_teasers": keep_teasers}
+            result = reconsider_kept_out(
+                store,
+                policy=_policy(keep_teasers, languages),
+                site=site,
+                args={**args, "languages": languages},
+            )
+        else:
+            result = run_reprocess(store, site=site, args={"site": site})
     counts = result.counts
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
+    if quarantined:
+        _say(
+            f"reprocess: {counts.inputs} pages kept out: {counts.new} now stored, "
+            f"{counts.duplicate} copies of stored articles, {counts.skipped} still kept out, "
+            f"{counts.empty} empty, {counts.failed} failed "
+            f"(run {result.run_id}, {result.seconds:.1f}s)"
+        )
+        return
     _say(
         f"reprocess: {counts.inputs} articles: {counts.new} rehashed, {counts.duplicate} merged, "
         f"{counts.skipped} unchanged, {counts.empty} kept (no article on re-extraction), "

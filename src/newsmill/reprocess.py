@@ -15,6 +15,12 @@ It runs in three passes, per site:
 
 A second ``reprocess`` with the same rules therefore changes nothing.
 
+:func:`reconsider_kept_out` (``reprocess --quarantined``) is the other direction: pages kept
+out of the articles (quarantined as walls, error pages or listings, or skipped for their
+language) are judged again from their stored raw page, under the current classifier and
+the policy given (``--keep-teasers``, ``--languages``). A page that is an article now is
+stored as a crawl would have stored it; the others stay out, with a new event each.
+
 Ledger: the run is recorded as command ``reprocess`` with one event per article. Counts:
 ``new`` = the article got a new hash (reason ``rehashed``), ``duplicate`` = it merged into an
 existing article (``merged``), ``empty`` = re-extraction found no article (the stored one is
@@ -24,15 +30,17 @@ kept as it was), ``failed``, ``skipped`` = nothing changed (``unchanged``).
 from __future__ import annotations
 
 import logging
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from newsmill import templates
+from newsmill.classify import WallWatch
 from newsmill.clean import clean_lines
 from newsmill.models import Article, RemovedLine
-from newsmill.pipeline import Document, analyze
-from newsmill.store import RunCounts, Store
+from newsmill.pipeline import Document, Policy, analyze, record
+from newsmill.store import RunCounts, Store, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -216,3 +224,67 @@ def _metadata(article: Article) -> dict[str, Any]:
         for name in ("title", "author", "published", "language", "extraction")
         if getattr(article, name)
     }
+
+
+def reconsider_kept_out(
+    store: Store,
+    *,
+    policy: Policy | None = None,
+    site: str | None = None,
+    args: dict[str, Any] | None = None,
+) -> ReprocessResult:
+    """Judge the pages kept out of the articles again (all, or those of ``site``), as one
+    run: each is analysed from its stored raw page and recorded as its first fetch would
+    be under ``policy``, so a page that passes now becomes an article (``new``, or a
+    ``duplicate`` of one stored since), and one that does not is ``skipped`` again with
+    its class."""
+    started = time.monotonic()
+    # These pages were kept out already: the crawl's warning about a site that is mostly
+    # walls would only say so again.
+    policy = replace(policy or Policy(), walls=WallWatch(min_pages=sys.maxsize))
+    wanted = site.lower().removeprefix("www.") if site else None
+    with store.recorded_run("reprocess", args or {"quarantined": True, "site": site}) as (
+        run_id,
+        counts,
+    ):
+        for row in store.kept_out_pages():
+            if wanted and templates.site_key(row["url"]) != wanted:
+                continue
+            body = store.page_body(row["url"])
+            if body is None:
+                continue
+            doc = Document(
+                body=body,
+                input=row["input"] or row["url"],
+                url=row["url"],
+                kind="html",
+                content_type=row["content_type"],
+                fetched_at=row["fetched_at"],
+                etag=row["etag"],
+                last_modified=row["last_modified"],
+            )
+            try:
+                analysis = analyze(doc)
+                outcome = record(
+                    store,
+                    doc,
+                    analysis,
+                    run_id=run_id,
+                    seen_at=row["fetched_at"] or utcnow(),
+                    policy=policy,
+                )
+            except Exception as exc:  # one bad page must not stop the run
+                logger.exception("reprocess failed for %s", row["url"])
+                with store.transaction():
+                    store.record_event(
+                        run_id,
+                        input=doc.input,
+                        url=row["url"],
+                        outcome="failed",
+                        reason="reprocess-error",
+                        detail=f"{type(exc).__name__}: {exc}",
+                    )
+                counts.add("failed", "reprocess-error")
+                continue
+            counts.add(outcome.outcome, outcome.reason)
+    return ReprocessResult(run_id, counts, time.monotonic() - started)

@@ -725,6 +725,21 @@ class Store:
             list(row.values()),
         )
 
+    def kept_out_pages(self) -> list[dict[str, Any]]:
+        """The stored raw pages whose latest event keeps them out of the articles: a
+        quarantine (a wall, an error page, a listing) or a language skip. Each with the
+        input that event named, its reason, and the page's fetch details."""
+        reasons = (*QUARANTINE_REASONS, "language")
+        marks = ",".join("?" * len(reasons))
+        return self._rows(
+            "select p.url, e.input, e.reason, p.content_type, p.fetched_at, p.etag, "
+            "p.last_modified from pages p join events e on e.id = ("
+            "  select max(id) from events where url = p.url or (url is null and input = p.url)"
+            f") where p.article_hash is null and e.outcome = 'skipped' and e.reason in ({marks}) "
+            "order by p.fetched_at, p.url",
+            list(reasons),
+        )
+
     def page_body(self, url: str) -> bytes | None:
         row = self.db.execute("select body from pages where url = ?", [url]).fetchone()
         return decompress_page(row[0]) if row else None
