@@ -221,11 +221,20 @@ def test_languages_keep_only_those_listed(store: Store):
 
 def test_an_article_of_unknown_language_is_kept(store: Store):
     run = store.start_run("test", {})
+    policy = Policy(languages=frozenset({"de"}))
+    # a brief too short to tell its language, on a page that declares none: kept
+    brief = story("Ferry update", ["Crossings resume at noon, the harbour office said."])
+    brief = brief.replace(' lang="en"', "")
+    doc = Document(brief.encode(), input="https://example.com/b", url="https://example.com/b")
+    outcome = process(store, doc, run_id=run, policy=policy)
+    assert outcome.outcome == "new"
+    assert store.find_article(outcome.article_hash)["language"] is None
+    # a whole article on such a page is judged by its text's language
     html = story("Ferry crews strike", paragraphs("ferry", "ferry crews rota", 5))
     html = html.replace(' lang="en"', "")
     doc = Document(html.encode(), input="https://example.com/a", url="https://example.com/a")
-    outcome = process(store, doc, run_id=run, policy=Policy(languages=frozenset({"de"})))
-    assert outcome.outcome == "new"
+    outcome = process(store, doc, run_id=run, policy=policy)
+    assert (outcome.outcome, outcome.reason, outcome.detail) == ("skipped", "language", "en")
 
 
 @pytest.mark.parametrize("value", ["english", "e1", "en,,x y"])

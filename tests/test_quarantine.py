@@ -194,6 +194,20 @@ def test_ingest_quarantines_the_same_pages(tmp_path, db_path):
     assert "language de is not one of --languages" in explain.stdout
 
 
+def test_languages_judges_a_page_that_declares_none_by_its_text(tmp_path, db_path):
+    for lang in ("en", "de"):
+        undeclared = real_article(lang).replace(f'<html lang="{lang}">', "<html>")
+        assert "lang=" not in undeclared
+        (tmp_path / f"plain-{lang}.html").write_text(undeclared)
+    result = run_cli("ingest", str(tmp_path), "--workers", "0", "--languages", "en", db=db_path)
+    assert result.returncode == 0, result.stderr
+    assert query(db_path, "select language, language_detected from articles") == [("en", 1)]
+    skipped = run_cli("explain", str(tmp_path / "plain-de.html"), db=db_path).stdout
+    assert "language de is not one of --languages" in skipped
+    kept = run_cli("explain", str(tmp_path / "plain-en.html"), db=db_path).stdout
+    assert "language:   en (detected from the text: the page declares none)" in kept
+
+
 def test_bad_languages_option_is_a_usage_error(tmp_path, db_path):
     (tmp_path / "a.html").write_text(real_article("en"))
     result = run_cli("ingest", str(tmp_path / "a.html"), "--languages", "english", db=db_path)

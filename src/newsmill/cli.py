@@ -35,6 +35,7 @@ EXPORT_FIELDS = (
     "published",
     "site",
     "language",
+    "language_detected",  # 1: detected from the text, the page declares none (docs/quarantine.md)
     "first_seen",
     "words",
     "cluster",
@@ -76,8 +77,9 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
         "--languages",
         metavar="CODES",
-        help="Keep only articles in these languages, e.g. en,de (others are recorded skips; "
-        "an article whose page declares no language is kept).",
+        help="Keep only articles in these languages, e.g. en,de (others are recorded skips). "
+        "A page that declares no language is judged by its text's language; one whose "
+        "language can't be told is kept.",
     )(fn)
     return click.option(
         "--keep-teasers",
@@ -761,7 +763,9 @@ def explain(key: str, as_json: bool, db_path: Path) -> None:
     with Store.open(db_path) as store:
         result = explain_key(store, key)
         cleaning = explain_cleaning(store, key)
-        extraction = _extraction_of(store, result.article, cleaning)
+        article = _article_of(store, result.article, cleaning)
+    extraction = article.get("extraction") if article else None
+    language = _language_of(article)
     if not result.events and result.article is None and cleaning is None:
         raise click.ClickException(f"nothing recorded for {key!r}")
     if as_json:
@@ -769,6 +773,7 @@ def explain(key: str, as_json: bool, db_path: Path) -> None:
             **result.as_dict(),
             "hash": cleaning["hash"] if cleaning else result.as_dict()["article"],
             "extraction": extraction,
+            "language": language,
             "cleaning": cleaning,
         }
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
@@ -784,18 +789,29 @@ def explain(key: str, as_json: bool, db_path: Path) -> None:
     if extraction:
         path, _, why = extraction.partition(": ")
         click.echo(f"{'extraction:':12}{path}" + (f" ({why})" if why else ""))
+    if language:
+        how = "detected from the text: the page declares none" if language["detected"] else ""
+        click.echo(f"{'language:':12}{language['code']}" + (f" ({how})" if how else ""))
     if cleaning:
         _echo_cleaning(cleaning)
 
 
-def _extraction_of(
+def _article_of(
     store: Store, article: dict[str, Any] | None, cleaning: dict[str, Any] | None
-) -> str | None:
-    """Which extraction path produced the article's text, and why (``articles.extraction``;
-    None for articles stored before newsmill recorded it)."""
+) -> dict[str, Any] | None:
+    """The article row explain reports on: the one its key names, or where it moved. Its
+    ``extraction`` says which extraction path produced the text, and why (None for
+    articles stored before newsmill recorded it)."""
     if cleaning and (article is None or article["hash"] != cleaning["hash"]):
         article = store.find_article(cleaning["hash"])
-    return article.get("extraction") if article else None
+    return article
+
+
+def _language_of(article: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The article's language and whether it was detected from the text (None: unknown)."""
+    if not article or not article.get("language"):
+        return None
+    return {"code": article["language"], "detected": bool(article.get("language_detected"))}
 
 
 def _echo_cleaning(report: dict[str, Any]) -> None:

@@ -33,3 +33,6 @@ class Article:
     # structured-data, or text for plain-text input; see newsmill.extract.extract_body).
     extraction: str | None = None
     removed: tuple[RemovedLine, ...] = field(default=(), compare=False, repr=False)
+    # True when ``language`` was detected from the text (the page declares none;
+    # newsmill.language), False when the page declares it.
+    language_detected: bool = False

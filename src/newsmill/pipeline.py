@@ -28,6 +28,7 @@ from newsmill.extract import (
     parse_article,
 )
 from newsmill.fingerprint import content_hash
+from newsmill.language import detect_language
 from newsmill.models import Article
 from newsmill.neardup import Sketch
 from newsmill.store import RunCounts, Store, compress_page, utcnow
@@ -111,8 +112,8 @@ class Policy:
     """What a run keeps (``--keep-teasers``, ``--languages``), and its per-site wall count.
 
     ``languages`` empty keeps every language. An article whose language is not known (the
-    page declares none) is kept: dropping it would silently lose pages of the wanted
-    languages whose sites forget the ``lang`` attribute.
+    page declares none, and its text is too short or unclear to tell: :func:`with_language`)
+    is kept: dropping it would silently lose pages of the wanted languages.
     """
 
     keep_teasers: bool = False
@@ -194,12 +195,24 @@ def _analyze(doc: Document) -> Analysis:
         return Analysis(
             None, "extraction-error", f"{type(exc).__name__}: {exc}", kind, _prepare(doc, kind)
         )
+    article = with_language(article)
     verdict = _classify(doc, page, article)
     # A page that will not be stored needs no template keys or sketch (a paywall teaser
     # may be kept, with --keep-teasers).
     keeps = verdict is None or verdict.page_class in (ARTICLE, PAYWALL)
     prepared = _prepare(doc, kind, article if keeps else None)
     return Analysis(article, kind=kind, prepared=prepared, verdict=verdict)
+
+
+def with_language(article: Article) -> Article:
+    """``article`` with the language of its text when its page declares none and the text
+    tells (:func:`newsmill.language.detect_language`), so ``--languages`` can judge it."""
+    if article.language:
+        return article
+    detected = detect_language(article.text)
+    if detected is None:
+        return article
+    return replace(article, language=detected, language_detected=True)
 
 
 def _classify(doc: Document, page: str, article: Article | None) -> Verdict | None:

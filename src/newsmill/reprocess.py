@@ -149,6 +149,7 @@ def _reprocess_site(
             published=article.published,
             site=article.site or row["site"],
             language=article.language,
+            language_detected=article.language_detected,
             url=row["url"],
             extraction=article.extraction,
             removed=article.removed,
@@ -219,11 +220,14 @@ def _chain(start: str, moves: list[templates.Move]) -> list[str]:
 
 
 def _metadata(article: Article) -> dict[str, Any]:
-    return {
+    fields = {
         name: getattr(article, name)
         for name in ("title", "author", "published", "language", "extraction")
         if getattr(article, name)
     }
+    if article.language:
+        fields["language_detected"] = int(article.language_detected)
+    return fields
 
 
 def reconsider_kept_out(

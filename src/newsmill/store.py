@@ -83,6 +83,7 @@ ARTICLE_COLUMNS = (
     "language",
     "text",
     "extraction",
+    "language_detected",
 )
 
 migrations = Migrations("newsmill")
@@ -430,6 +431,14 @@ def m011_revisions(db: sqlite_utils.Database) -> None:
     )
     db["pages"].add_column("checked_at", str)
     db["runs"].add_column("revisited", int)
+
+
+@migrations()
+def m012_language_detected(db: sqlite_utils.Database) -> None:
+    """``articles.language_detected``: 1 when ``language`` was detected from the text
+    (the page declares none; :mod:`newsmill.language`), 0 when the page declares it or
+    the language is unknown (and for every article stored before)."""
+    db["articles"].add_column("language_detected", int, not_null_default=0)
 
 
 def utcnow() -> str:
