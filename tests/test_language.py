@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from newsmill.language import MIN_CHARS, detect_language
 from newsmill.models import Article
-from newsmill.pipeline import Document, analyze, with_language
+from newsmill.pipeline import Document, Policy, analyze, record, with_language
+from newsmill.store import Store
 
 from .walls import SENTENCES
 
@@ -36,14 +37,30 @@ def test_a_declared_language_is_kept_as_declared():
     assert with_language(article) is article  # the page's word beats the text's
 
 
-def test_a_page_that_declares_none_gets_its_texts_language():
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Fährstreik</title></head>
+PAGE = f"""<!doctype html><html><head><meta charset="utf-8"><title>Fährstreik</title></head>
 <body><nav><a href="/">Start</a></nav><main><article><h1>Fährstreik im Hafen</h1>
 {"".join(f"<p>{s}</p>" for s in SENTENCES["de"] * 2)}</article></main></body></html>"""
-    analysis = analyze(Document(body=page.encode(), input="page.html", kind="html"))
-    assert analysis.article is not None
-    assert (analysis.article.language, analysis.article.language_detected) == ("de", True)
-    declared = page.replace("<html>", '<html lang="de">')
-    analysis = analyze(Document(body=declared.encode(), input="page.html", kind="html"))
-    assert analysis.article is not None
-    assert (analysis.article.language, analysis.article.language_detected) == ("de", False)
+
+
+def stored_language(store: Store, page: str, policy: Policy) -> tuple[str | None, int]:
+    run = store.start_run("test", {})
+    doc = Document(body=page.encode(), input="page.html", kind="html")
+    outcome = record(store, doc, analyze(doc), run_id=run, seen_at="2026-12-05", policy=policy)
+    row = store.find_article(outcome.article_hash)
+    return row["language"], row["language_detected"]
+
+
+def test_a_run_that_filters_by_language_detects_it(tmp_path):
+    with Store.open(tmp_path / "news.db") as store:
+        assert stored_language(store, PAGE, Policy(languages=frozenset({"de"}))) == ("de", 1)
+
+
+def test_a_declared_language_is_stored_as_declared(tmp_path):
+    declared = PAGE.replace("<html>", '<html lang="de">')
+    with Store.open(tmp_path / "news.db") as store:
+        assert stored_language(store, declared, Policy(languages=frozenset({"de"}))) == ("de", 0)
+
+
+def test_a_run_that_keeps_every_language_does_not_detect(tmp_path):
+    with Store.open(tmp_path / "news.db") as store:
+        assert stored_language(store, PAGE, Policy()) == (None, 0)
