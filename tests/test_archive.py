@@ -601,3 +601,23 @@ def test_random_bytes_are_never_taken_for_an_archive():
         data = rng.randbytes(5000)
         records = list(read_archive(io.BufferedReader(io.BytesIO(data)), name="x", max_bytes=10**7))
         assert [r.reason for r in records] == ["not-an-archive"]
+
+
+def test_an_archive_another_ingest_is_reading_is_left_to_it(tmp_path, db_path):
+    from newsmill.archive import file_digest
+    from newsmill.lock import archive_lock
+
+    warc = write_warc(tmp_path / "a.warc.gz", [story(i) for i in range(3)])
+    # this test process stands for an ingest that is reading the archive now
+    with archive_lock(db_path, file_digest(warc)) as held:
+        assert held
+        busy = run_cli("ingest", str(warc), "--workers", "0", "--json", db=db_path)
+        assert busy.returncode == 0, busy.stderr
+        summary = json.loads(busy.stdout)
+        assert (summary["new"], summary["skipped"]) == (0, 1)
+        assert summary["reasons"] == {"skipped:archive-busy": 1}
+        explain = run_cli("explain", str(warc), db=db_path).stdout
+        assert "another newsmill ingest is reading it" in explain
+    # once it is free, the next run reads it all
+    after = json.loads(run_cli("ingest", str(warc), "--workers", "0", "--json", db=db_path).stdout)
+    assert after["new"] == 3

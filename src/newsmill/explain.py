@@ -33,6 +33,7 @@ REASONS = {
     "archive-corrupt": "skipped: the archive is broken here; nothing after it was read ({detail})",
     "archive-truncated": "skipped: the archive is cut off ({detail})",
     "archive-seen": "skipped: this archive was read to its end before ({detail})",
+    "archive-busy": "skipped: {detail}",
     "already-ingested": "skipped: this archive record was ingested before ({detail})",
     "not-an-article-page": "skipped: the crawl that archived it fetched it as a {detail} page",
     "bad-chunked-encoding": "skipped: broken chunked transfer encoding ({detail})",

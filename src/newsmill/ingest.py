@@ -38,6 +38,7 @@ from newsmill.archive import (
     read_listing,
 )
 from newsmill.crawl.workers import IN_FLIGHT_PER_WORKER, close_pool, discard_pool, start_pool
+from newsmill.lock import archive_lock
 from newsmill.pipeline import (
     Analysis,
     Document,
@@ -125,11 +126,12 @@ def store_files(store: Store) -> set[tuple[int, int]]:
     lock keep beside it. An ingest must never open one of them: closing any descriptor of
     the database file drops this process's SQLite locks on it (POSIX locks belong to the
     process, not to the descriptor), and another process could then delete the WAL under
-    this one's open connection."""
+    this one's open connection; closing one of the archive lock file drops its archive
+    locks."""
     if store.path is None:
         return set()
     found = set()
-    for name in ("", "-wal", "-shm", "-journal", ".lock"):
+    for name in ("", "-wal", "-shm", "-journal", ".lock", ".archives.lock"):
         try:
             info = Path(f"{store.path}{name}").stat()
         except OSError:
@@ -575,6 +577,13 @@ def archive_inputs(
         if path is not None:
             stack.enter_context(handle)
         start = 0
+        if key is not None and not _hold_archive(stack, store, key):
+            yield Input(
+                name,
+                reason="archive-busy",
+                detail="another newsmill ingest is reading it; a later run resumes it",
+            )
+            return
         if key is not None:
             state = store.archive(key)
             if state is not None and state["status"] in ("done", "corrupt"):
@@ -594,6 +603,15 @@ def archive_inputs(
         yield from _records(
             store, handle, key=key, name=name, start=start, max_bytes=max_bytes, on_input=on_input
         )
+
+
+def _hold_archive(stack: contextlib.ExitStack, store: Store, key: str) -> bool:
+    """Lock the archive ``key`` for this run (released when ``stack`` closes); False when
+    another process is reading it. Two cron ingests of one listing then share its archives
+    instead of both reading each. A store without a file has nothing to share."""
+    if store.path is None:
+        return True
+    return bool(stack.enter_context(archive_lock(store.path, key)))
 
 
 # Common Crawl's public bucket over HTTPS, where a ``warc.paths`` listing's paths are.

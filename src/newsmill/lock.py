@@ -1,14 +1,21 @@
-"""A per-database run lock, so overlapping cron runs don't crawl the same database twice.
+"""A per-database run lock, so overlapping cron runs don't crawl the same database twice,
+and a per-archive lock, so overlapping ingests don't read the same web archive twice.
 
-The lock is ``flock(2)`` on ``<database>.lock``, taken without waiting. The kernel drops
-it when the process exits, however it exits (``kill -9`` included), so a stale lock file
-never blocks a later run. The file holds the holder's pid and start time, for the message.
+The run lock is ``flock(2)`` on ``<database>.lock``, taken without waiting. The kernel
+drops it when the process exits, however it exits (``kill -9`` included), so a stale lock
+file never blocks a later run. The file holds the holder's pid and start time, for the
+message.
+
+An archive lock is a one-byte POSIX record lock (``lockf``) in ``<database>.archives.lock``
+at an offset taken from the archive's digest: one file for any number of archives, and the
+kernel drops these locks with the process too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,5 +58,37 @@ def run_lock(db_path: str | os.PathLike[str], *, started: str = "") -> Iterator[
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def archive_lock_path(db_path: str | os.PathLike[str]) -> Path:
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.name + ".archives.lock")
+
+
+@contextlib.contextmanager
+def archive_lock(db_path: str | os.PathLike[str], key: str) -> Iterator[bool]:
+    """Lock the archive whose key is ``key`` (its ``sha256:`` digest, or a listing's path)
+    for this process while the block reads it; yields False, holding nothing, when another
+    process holds it.
+
+    POSIX record locks belong to the process: the block must not open and close the lock
+    file itself (which would drop every lock this process holds on it).
+    """
+    path = archive_lock_path(db_path)
+    # 56 bits of the key's hash: distinct archives practically never share a byte
+    offset = int.from_bytes(hashlib.sha256(key.encode()).digest()[:7], "big")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+        except OSError:  # EACCES or EAGAIN: held by another process
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
     finally:
         os.close(fd)
