@@ -1,9 +1,10 @@
 """The language of an article's text, for pages that declare none.
 
 newsmill records the language a page declares (``<html lang>``, ``content-language``,
-``og:locale``, JSON-LD ``inLanguage``; :mod:`newsmill.extract`). A page that declares none
-gets the language of its cleaned text from py3langid (langid.py's model: 97 languages,
-naive Bayes over byte n-grams; what trafilatura uses for its own language filter), when
+``og:locale``, JSON-LD ``inLanguage``; :mod:`newsmill.extract`). In a run that keeps only
+some languages (``--languages``; :func:`newsmill.pipeline.with_language`), a page that
+declares none gets the language of its cleaned text from py3langid (langid.py's naive
+Bayes model over byte n-grams; what trafilatura uses for its own language filter), when
 the text is long enough and the model sure enough. Otherwise the language stays unknown,
 and ``--languages`` keeps the article (dropping it could lose articles of the wanted
 languages).
