@@ -11,6 +11,7 @@ import pytest
 import trafilatura
 from lxml import html as lxml_html
 
+from newsmill import extract
 from newsmill.errors import NoArticle
 from newsmill.extract import (
     article_from_text,
@@ -492,6 +493,59 @@ def test_a_fast_output_as_long_as_the_story_but_elsewhere_is_checked():
     assert "Members of the Vale Dairy Cooperative voted 212 to 41" in article.text
     assert "approve the final budget at the annual meeting in June." in article.text
     assert article.extraction.startswith("full: the fast path's 148 words held 0% of the ")
+
+
+def test_an_explainer_whose_points_are_a_list_keeps_the_list():
+    # The story's points are a numbered list between two paragraphs, in a container whose
+    # name trafilatura does not know: the fast path keeps the paragraphs and drops the list,
+    # and the paragraphs alone are too short to be evidence of a longer article.
+    fast = fast_path("prose-list.html")
+    assert "Forty-two meters" not in fast
+    assert "Ruth Adeyemi" in fast
+    article = parse("prose-list.html")
+    for point in (
+        "Forty-two meters will be installed on Main Street",
+        "People who live on the metered blocks and have no driveway",
+        "Fines double if they are not paid within thirty days.",
+        "speak at any board meeting during the public comment period.",
+    ):
+        assert point in article.text, point
+    assert "Ruth Adeyemi" in article.text
+    assert "Dairy co-op picks a builder" not in article.text  # the "Most read" links
+    assert article.extraction.startswith("full: the fast path's 149 words held 1% of the ")
+    assert "words of a list, the full pass's" in article.extraction
+
+
+TEASER = (
+    "<li><a href='/news/{n}'><img src='/img/{n}.jpg' alt=''>Harbour works enter their second"
+    " year</a> The dredging of the inner basin is due to finish before the autumn storms,"
+    " the port authority said, and the new quay will open to fishing boats in the spring.</li>"
+)
+POINT = (
+    "<li>The board will review the rules in six months and has promised a public hearing"
+    " before any change to the prices or the hours, the town clerk said on Tuesday.</li>"
+)
+
+
+@pytest.mark.parametrize(
+    ("items", "around", "counted"),
+    [
+        (POINT, "<div class='col-wide'>{}</div>", True),
+        # a list of teasers: a thumbnail in every item
+        (TEASER, "<div class='col-wide'>{}</div>", False),
+        # prose, but in a container named like the page's furniture
+        (POINT, "<div class='sidebar-right'>{}</div>", False),
+        (POINT, "<ol class='commentlist'>{}</ol>", False),
+        (POINT, "<nav>{}</nav>", False),
+    ],
+)
+def test_a_list_is_evidence_of_the_article_only_when_it_reads_as_prose(items, around, counted):
+    points = "".join(items.format(n=n) for n in range(12))
+    body = around.format(f"<ul>{points}</ul>" if "<ol" not in around else points)
+    tree = lxml_html.document_fromstring(f"<html><body><p>Intro.</p>{body}</body></html>")
+    text, words = extract._prose_list(tree)
+    assert (words >= extract.MIN_BLOCK_WORDS) is counted
+    assert bool(text) is counted
 
 
 def test_an_ordinary_page_stays_on_the_fast_path():

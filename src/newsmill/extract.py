@@ -561,6 +561,13 @@ MIN_BLOCK_WORDS = 200
 PROBES = 16
 PROBE_WORDS = 6
 PROBE_MARGIN = 0.1
+# A list is such a block too when it reads as prose: at most this share of its words in
+# links and an image in fewer than this share of its items (a list of teasers has a link
+# and a thumbnail in each), and no container around it named like the page's furniture
+# (_FURNITURE). The fast path drops a list that sits between paragraphs in a container it
+# does not know by name: an explainer's numbered points, an old page's bulleted text.
+PROSE_LIST_LINKS = 0.2
+PROSE_LIST_IMAGES = 0.5
 # The second pass replaces the first only when it holds this much more of that evidence
 # (a share of its 4-word shingles): more words that are not the evidence's are boilerplate.
 EVIDENCE_GAIN = 0.3
@@ -591,6 +598,14 @@ _OUTSIDE_ARTICLE = etree.XPath(
     "boolean(ancestor-or-self::*[self::nav or self::footer or self::aside or self::header"
     " or self::li or self::a or self::select])"
 )
+# Outermost lists holding at least $chars characters (a cheap bound on their words, read
+# in C: most lists of a page are short menus).
+_LONG_LISTS = etree.XPath(
+    "(//ul | //ol)[not(ancestor::ul or ancestor::ol)][string-length(.) >= $chars]"
+)
+_LIST_ITEMS = etree.XPath("count(.//li)")
+_LIST_ITEMS_WITH_IMAGES = etree.XPath("count(.//li[.//img])")
+_FURNITURE = re.compile(r"comment|reply|sidebar|widget|menu|(?<![a-z])nav", re.IGNORECASE)
 _INLINE_TAGS = frozenset(
     {"p", "br", "font", "b", "i", "u", "em", "strong", "span", "small", "big", "sub", "sup",
      "abbr", "acronym", "cite", "q", "tt", "code", "mark", "s", "strike", "del", "ins",
@@ -718,6 +733,35 @@ def _text_block(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
     return best, name
 
 
+def _prose_list(tree: lxml_html.HtmlElement) -> tuple[str, int]:
+    """The text of the page's longest list that reads as prose (see PROSE_LIST_LINKS) and
+    its words outside links; ("", 0) when no list has MIN_BLOCK_WORDS of them."""
+    best, best_words = "", MIN_BLOCK_WORDS - 1
+    for element in _LONG_LISTS(tree, chars=4 * MIN_BLOCK_WORDS):
+        text = _BODY_STRING(element)
+        words = len(text.split())
+        if words <= best_words:
+            continue
+        links = sum(len(a.text_content().split()) for a in element.iter("a"))
+        if links > PROSE_LIST_LINKS * words or words - links <= best_words:
+            continue
+        if _LIST_ITEMS_WITH_IMAGES(element) >= PROSE_LIST_IMAGES * _LIST_ITEMS(element):
+            continue
+        if _OUTSIDE_ARTICLE(element) or _furniture(element):
+            continue
+        best, best_words = text, words - links
+    return (best, best_words) if best else ("", 0)
+
+
+def _furniture(element: lxml_html.HtmlElement) -> bool:
+    """Whether ``element`` or a container around it is named (class, id) like comments,
+    a sidebar, a widget or a menu."""
+    for node in (element, *element.iterancestors()):
+        if _FURNITURE.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
+            return True
+    return False
+
+
 def _sampled_coverage(evidence: str, text: str) -> float:
     """About the share of ``evidence`` that ``text`` holds, from PROBES runs of PROBE_WORDS
     words spread over it (a string search each: cheap enough to run on every page)."""
@@ -787,11 +831,26 @@ def _missed_block(
     if size < MIN_BLOCK_WORDS:
         return None
     evidence = "\n".join(paragraphs)
-    if _sampled_coverage(evidence, text) >= MISSED_BLOCK + PROBE_MARGIN:
-        return None
-    if _coverage(evidence, text) >= MISSED_BLOCK:
+    if _holds(evidence, text):
         return None
     return f"the {size} words of {name}", evidence
+
+
+def _missed_list(tree: lxml_html.HtmlElement, text: str) -> tuple[str, str] | None:
+    """The page's longest prose list (:func:`_prose_list`) when ``text`` holds less than
+    MISSED_BLOCK of it: the fast path dropped the article's list. Returns what that list
+    is and its text."""
+    evidence, size = _prose_list(tree)
+    if not size or _holds(evidence, text):
+        return None
+    return f"the {size} words of a list", evidence
+
+
+def _holds(evidence: str, text: str) -> bool:
+    """Whether ``text`` holds at least MISSED_BLOCK of ``evidence`` (sampled first)."""
+    if _sampled_coverage(evidence, text) >= MISSED_BLOCK + PROBE_MARGIN:
+        return True
+    return _coverage(evidence, text) >= MISSED_BLOCK
 
 
 def _shortfall(
@@ -812,7 +871,7 @@ def _shortfall(
         size = sum(len(t.split()) for t in page)
         if words < SHORT_OF_PAGE * size:
             return f"the page's {size} words outside links", " ".join(page), None
-    missed = _missed_block(tree, text, paragraphs, name)
+    missed = _missed_block(tree, text, paragraphs, name) or _missed_list(tree, text)
     if missed is not None:
         return (*missed, None)
     size = _words(structured)
