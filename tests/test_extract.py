@@ -516,6 +516,21 @@ def test_an_explainer_whose_points_are_a_list_keeps_the_list():
     assert "words of a list, the full pass's" in article.extraction
 
 
+def test_a_fast_output_holding_the_site_menus_is_replaced_by_the_full_pass():
+    # An old table layout with no <article> or <main>: the page's one table is mostly links
+    # (region and section menus, each entry a <p> in a cell), so trafilatura drops it and the
+    # fast path recovers every <p> of the page, the menus' entries among the story's.
+    fast = fast_path("regional-menus.html").splitlines()
+    for entry in ("Alder Bay", "Jubilee Park", "Photo Galleries", "Horoscopes"):
+        assert entry in fast, entry
+    article = parse("regional-menus.html")
+    assert article.text.startswith("By Tom Ashby\nFares on the Saltby to Kelby ferry")
+    assert "ask for a review next year." in article.text
+    for entry in ("Alder Bay", "Jubilee Park", "Photo Galleries", "Horoscopes", "Send Us News"):
+        assert entry not in article.text, entry
+    assert article.extraction.startswith("full: the fast path's 203 words held 77 menu-like ")
+
+
 TEASER = (
     "<li><a href='/news/{n}'><img src='/img/{n}.jpg' alt=''>Harbour works enter their second"
     " year</a> The dredging of the inner basin is due to finish before the autumn storms,"

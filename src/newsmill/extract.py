@@ -571,6 +571,16 @@ PROSE_LIST_IMAGES = 0.5
 # The second pass replaces the first only when it holds this much more of that evidence
 # (a share of its 4-word shingles): more words that are not the evidence's are boilerplate.
 EVIDENCE_GAIN = 0.3
+# A fast output that holds a site's menus (the fast path took the whole page): at least
+# MENU_LINES lines of at most MENU_LINE_WORDS words, together at least MENU_SHARE of its
+# words. The full pass replaces it when that holds at least KEPT_PROSE of the fast output's
+# prose (its lines of PROSE_LINE_WORDS words or more, as 4-word shingles) in fewer words of
+# such lines.
+MENU_LINES = 40
+MENU_LINE_WORDS = 3
+MENU_SHARE = 0.1
+KEPT_PROSE = 0.8
+PROSE_LINE_WORDS = 10
 # A JSON-LD body is evidence (and a candidate) only when it agrees with the page: at least
 # this share of its 4-word shingles is text of the page, or of the HTML extraction's shingles
 # is in it (see _agrees; else it is stale) ...
@@ -916,7 +926,9 @@ def extract_body(
         logger.debug("truncation check failed for %s", url, exc_info=True)
         what, evidence, confirmed = None, "", None
     if what is None:
-        body = Body(text, "fast", f"{words} words; no evidence of a longer article")
+        body = _without_menus(tree, url, text) or Body(
+            text, "fast", f"{words} words; no evidence of a longer article"
+        )
     else:
         full = _extract(tree, url, fast=False)
         before, after = _coverage(evidence, text), _coverage(evidence, full)
@@ -929,6 +941,34 @@ def extract_body(
         else:
             body = Body(text, "fast", f"{why}: not enough more, kept the fast one")
     return _with_structured(body, structured, confirmed, tree)
+
+
+def _menu_lines(text: str) -> tuple[int, int]:
+    """How many lines of ``text`` are as short as a menu's entries, and their words."""
+    sizes = [len(line.split()) for line in text.splitlines()]
+    short = [size for size in sizes if 0 < size <= MENU_LINE_WORDS]
+    return len(short), sum(short)
+
+
+def _without_menus(tree: lxml_html.HtmlElement, url: str | None, text: str) -> Body | None:
+    """The full pass's text when the fast path's ``text`` holds the site's menus (see
+    MENU_LINES) and the full pass keeps its prose without them; None when ``text`` holds
+    no menus."""
+    lines, menu = _menu_lines(text)
+    words = _words(text)
+    if lines < MENU_LINES or menu < MENU_SHARE * words:
+        return None
+    full = _extract(tree, url, fast=False)
+    prose = "\n".join(line for line in text.splitlines() if _words(line) >= PROSE_LINE_WORDS)
+    kept, full_menu = _coverage(prose, full), _menu_lines(full)[1]
+    why = (
+        f"the fast path's {words} words held {lines} menu-like lines ({menu} words), "
+        f"the full pass's {_words(full)} words {full_menu} such words and {kept:.0%} of "
+        "the fast path's prose"
+    )
+    if prose and kept >= KEPT_PROSE and full_menu < menu:
+        return Body(full, "full", why)
+    return Body(text, "fast", f"{why}: kept the fast one")
 
 
 def _with_structured(
