@@ -15,28 +15,18 @@ declare no language (those detection is for), what it says for them, and its cos
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import statistics
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+from extraction import load_dataset
 from newsmill import language
 from newsmill.errors import NoArticle
 from newsmill.extract import parse_article
 
 THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.99)
-
-
-def pages(directory: Path) -> list[tuple[str, str | None, str]]:
-    rows = [json.loads(line) for line in (directory / "truth.jsonl").open(encoding="utf-8")]
-    out = []
-    for row in rows:
-        raw = gzip.decompress((directory / "pages" / f"{row['id']}.html.gz").read_bytes())
-        out.append((row["id"], row.get("url"), raw.decode("utf-8", "replace")))
-    return out
 
 
 def main() -> int:
@@ -47,24 +37,24 @@ def main() -> int:
     undeclared: Counter[str] = Counter()
     times: list[float] = []
     total = short = 0
-    language._identifier()  # loaded once, outside the timing
+    language._identifier()  # the model loaded once, outside the timing
     for directory in args.datasets:
         if not (directory / "truth.jsonl").is_file():
             print(f"{directory}: no truth.jsonl, skipped", file=sys.stderr)
             continue
-        for _, url, html in pages(directory):
+        for page in load_dataset(directory):
             try:
-                article = parse_article(html, url)
+                article = parse_article(page.html, page.url)
             except NoArticle:
                 continue
             total += 1
-            text = article.text
-            if len(text) < language.MIN_CHARS:
+            started = time.perf_counter()
+            judged = language.classify(article.text)
+            if judged is None:
                 short += 1
                 continue
-            started = time.perf_counter()
-            code, probability = language._identifier().classify(text[: language.MAX_CHARS])
             times.append(time.perf_counter() - started)
+            code, probability = judged
             if article.language:
                 declared.append((article.language.split("-")[0].lower(), code, probability))
             elif probability >= language.MIN_PROBABILITY:

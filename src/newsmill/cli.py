@@ -711,12 +711,16 @@ def reprocess(
         raise click.UsageError("--keep-teasers and --languages go with --quarantined")
     with Store.open(db_path) as store:
         if quarantined:
-            args = {"quarantined": True, "site": site, "keep_teasers": keep_teasers}
             result = reconsider_kept_out(
                 store,
                 policy=_policy(keep_teasers, languages),
                 site=site,
-                args={**args, "languages": languages},
+                args={
+                    "quarantined": True,
+                    "site": site,
+                    "keep_teasers": keep_teasers,
+                    "languages": languages,
+                },
             )
         else:
             result = run_reprocess(store, site=site, args={"site": site})

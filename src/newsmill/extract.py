@@ -926,7 +926,7 @@ def extract_body(
         logger.debug("truncation check failed for %s", url, exc_info=True)
         what, evidence, confirmed = None, "", None
     if what is None:
-        body = _without_menus(tree, url, text) or Body(
+        body = _without_menus(tree, url, text, words) or Body(
             text, "fast", f"{words} words; no evidence of a longer article"
         )
     else:
@@ -950,12 +950,13 @@ def _menu_lines(text: str) -> tuple[int, int]:
     return len(short), sum(short)
 
 
-def _without_menus(tree: lxml_html.HtmlElement, url: str | None, text: str) -> Body | None:
-    """The full pass's text when the fast path's ``text`` holds the site's menus (see
-    MENU_LINES) and the full pass keeps its prose without them; None when ``text`` holds
-    no menus."""
+def _without_menus(
+    tree: lxml_html.HtmlElement, url: str | None, text: str, words: int
+) -> Body | None:
+    """The full pass's text when the fast path's ``text`` (of ``words`` words) holds the
+    site's menus (see MENU_LINES) and the full pass keeps its prose without them; None when
+    ``text`` holds no menus."""
     lines, menu = _menu_lines(text)
-    words = _words(text)
     if lines < MENU_LINES or menu < MENU_SHARE * words:
         return None
     full = _extract(tree, url, fast=False)

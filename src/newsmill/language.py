@@ -22,8 +22,9 @@ from typing import Any
 MIN_CHARS = 200
 # The model's normalised probability it must reach.
 MIN_PROBABILITY = 0.95
-# The text read: its first 3,000 characters (a few paragraphs) decide as well as all of it
-# in bench/language.py, at a sixth of the cost for a long article.
+# The text read: its first 2,000 characters (a few paragraphs). In bench/language.py they
+# answer as often as 3,000 (coverage 0.994 against 0.995 at MIN_PROBABILITY, the same
+# agreement) at 1.3 ms a page instead of 1.6 ms; 1,000 answered for 98.9%.
 MAX_CHARS = 2_000
 
 
@@ -35,10 +36,17 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect_language(text: str) -> str | None:
-    """The ISO 639-1 code of ``text``'s language, or None when it is too short to tell or
-    the model is not sure."""
+def classify(text: str) -> tuple[str, float] | None:
+    """The model's language for ``text`` (an ISO 639-1 code) and its probability; None when
+    the text is too short to judge."""
     if len(text) < MIN_CHARS:
         return None
     code, probability = _identifier().classify(text[:MAX_CHARS])
-    return str(code) if probability >= MIN_PROBABILITY else None
+    return str(code), float(probability)
+
+
+def detect_language(text: str) -> str | None:
+    """The ISO 639-1 code of ``text``'s language, or None when it is too short to tell or
+    the model is not sure."""
+    judged = classify(text)
+    return judged[0] if judged is not None and judged[1] >= MIN_PROBABILITY else None
