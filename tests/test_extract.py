@@ -734,3 +734,57 @@ def test_reprocess_records_the_path_of_articles_stored_without_one(tmp_path, db_
     with Store.open(db_path) as store:
         (row,) = store.iter_articles()
     assert row["extraction"].startswith("full: the fast path's 108 words")
+
+
+STORY = [
+    "Fares on the Saltby to Kelby ferry will rise by 20 pence a crossing from the first of"
+    " June, the operator said on Friday, after a winter of repairs to the older boat.",
+    "Season tickets for island residents will not change until the autumn, and children"
+    " under five will still travel free on every crossing, the company said in a statement.",
+    "The company blamed the cost of fuel and of repairs to the older of its two boats,"
+    " which spent six weeks out of service over the winter while parts came from Norway.",
+    "Councillor Joan Pryce said the rise was unwelcome but smaller than the operator had"
+    " first proposed, and that the council would ask for a review of the fares next year.",
+]
+
+
+def test_a_fast_output_mostly_menus_gives_way_to_a_full_pass_without_the_site_blurb():
+    # The fast path took the whole page: 60 menu entries, the story, and two lines of the
+    # site's own blurb that the full pass rightly leaves out. The full pass keeps the story
+    # (about 70% of the fast output's prose lines) and none of the menus.
+    paragraphs = "".join(f"<p>{line}</p>" for line in STORY)
+    tree = lxml_html.document_fromstring(
+        f"<html><body><article><h1>Ferry fares to rise</h1>{paragraphs}</article></body></html>"
+    )
+    menus = [f"Village {n}" for n in range(60)]
+    blurb = [
+        "The Valley Papers group publishes six weekly titles across the coast and the hill"
+        " villages every Thursday morning.",
+        "Offices at 14 Quay Street, Saltby, are open to callers from nine until five on"
+        " weekdays, except on bank holidays.",
+    ]
+    fast = "\n".join(menus[:30] + STORY + menus[30:] + blurb)
+    body = extract._without_menus(tree, URL, fast, len(fast.split()))
+    assert body is not None
+    assert body.path == "full", body.why
+    assert "Village 7" not in body.text
+    assert STORY[3] in body.text
+    assert "60 menu-like lines" in body.why
+
+
+def test_teasers_nested_in_a_listing_article_are_no_evidence_of_a_longer_story():
+    # A blog theme wraps its "more posts" teasers, each an <article>, in one more <article>:
+    # the wrapper holds more <p> text than the story, but none of it is its own.
+    teaser = (
+        "<article class='post-teaser'><h3><a href='/p/{n}'>Another post</a></h3><p>A short"
+        " reflection on patience, gardens and the long evenings of late summer, number {n},"
+        " with a few more words so that it reads like the start of a real post.</p></article>"
+    )
+    story = "".join(f"<p>{line}</p>" for line in STORY[:2])
+    tree = lxml_html.document_fromstring(
+        f"<html><body><article class='post'><h1>Fares</h1>{story}</article>"
+        f"<article class='more-posts'>{''.join(teaser.format(n=n) for n in range(6))}"
+        "</article></body></html>"
+    )
+    paragraphs, _ = extract._container_text(tree)
+    assert paragraphs == STORY[:2]

@@ -575,11 +575,12 @@ EVIDENCE_GAIN = 0.3
 # MENU_LINES lines of at most MENU_LINE_WORDS words, together at least MENU_SHARE of its
 # words. The full pass replaces it when that holds at least KEPT_PROSE of the fast output's
 # prose (its lines of PROSE_LINE_WORDS words or more, as 4-word shingles) in fewer words of
-# such lines.
+# such lines. Not all of that prose is the story: the fast path also took the site's blurb
+# and footer sentences, which the full pass rightly leaves out, hence two thirds, not all.
 MENU_LINES = 40
 MENU_LINE_WORDS = 3
 MENU_SHARE = 0.1
-KEPT_PROSE = 0.8
+KEPT_PROSE = 0.65
 PROSE_LINE_WORDS = 10
 # A JSON-LD body is evidence (and a candidate) only when it agrees with the page: at least
 # this share of its 4-word shingles is text of the page, or of the HTML extraction's shingles
@@ -695,12 +696,20 @@ def _container_text(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
             best, best_words = texts, words
             name = f"the <{parent.tag}> holding the most <p> text"  # type: ignore[attr-defined]
     for element in _CONTAINERS(tree):
-        texts = [p.text_content() for p in element.iter("p")]
+        texts = [p.text_content() for p in _own_paragraphs(element)]
         words = sum(len(text.split()) for text in texts)
         if words > best_words:
             best, best_words = texts, words
             name = "<article>" if element.tag == "article" else "itemprop=articleBody"
     return best, name
+
+
+def _own_paragraphs(element: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+    """The <p> elements of a container that are not inside an <article> nested in it. A
+    listing wraps its teasers, each an <article>, in one more <article>: its text is theirs,
+    and taken as evidence it would make the page's real article look short."""
+    nested = {id(p) for inner in element.iterdescendants("article") for p in inner.iter("p")}
+    return [p for p in element.iter("p") if id(p) not in nested]
 
 
 def _body(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
