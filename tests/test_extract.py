@@ -694,6 +694,44 @@ def test_an_unclosed_uppercase_script_does_not_swallow_the_story():
     assert "The story text stays." in text and "And so does this." in text
 
 
+def test_a_commented_out_script_does_not_swallow_the_story():
+    # A share button commented out with its script, whose end tag ("</script -->") shares
+    # its ">" with the comment's end: cutting from its "<script" to that ">" took the
+    # comment's end too, and the parser then read everything up to the next "-->" (after
+    # the story) as a comment.
+    html = (
+        "<html><head><title>t</title></head><body><div class='share'><!-- a href='/share'>"
+        "Share</a><script src='https://widgets.example/share.js'></script -->"
+        "</div><div class='story'><p>The story text stays.</p><p>And so does this.</p>"
+        "</div><script>var later = 1;</script><!-- end of story --><p>Footer.</p>"
+        "</body></html>"
+    )
+    out = drop_scripts(html)
+    assert "later" not in out
+    text = lxml_html.document_fromstring(out).text_content()
+    assert "The story text stays." in text and "And so does this." in text
+    # "<!-->" and "<!--->" are whole comments: what follows them is read again
+    assert drop_scripts("<!--><script>x()</script><p>a</p>") == "<!--><p>a</p>"
+    assert drop_scripts("<!---><script>x()</script><p>a</p>") == "<!---><p>a</p>"
+
+
+def test_a_script_writing_a_script_inside_a_comment_is_dropped_whole():
+    # Inside a script's "<!--", a "<script" makes the next "</script>" script text (the
+    # parser reads it so): the script ends at the second one. Ending it at the first left
+    # '"); -->' on the page, in front of the story.
+    html = (
+        "<html><body><script><!--\ndocument.write('<script src=\"/ad.js\"></script>');"
+        "\n// --></script><p>The story text stays.</p><script><!-- x = 1; --></script>"
+        "<p>And so does this.</p></body></html>"
+    )
+    out = drop_scripts(html)
+    assert "document.write" not in out and "-->" not in out and "x = 1" not in out
+    text = lxml_html.document_fromstring(out).text_content()
+    assert text == "The story text stays.And so does this."
+    parsed = lxml_html.document_fromstring(html)
+    assert [p.text for p in parsed.iter("p")] == ["The story text stays.", "And so does this."]
+
+
 # ----------------------------------------------------------------------------- explain
 
 

@@ -461,11 +461,15 @@ def page_metadata(
 
 # ----------------------------------------------------------------------------- extraction
 
-_RAW_TEXT_OPEN = re.compile(r"<(script|style)(?=[\s/>])", re.IGNORECASE)
-_RAW_TEXT_CLOSE = {
-    "script": re.compile(r"</script[^>]*>", re.IGNORECASE),
-    "style": re.compile(r"</style[^>]*>", re.IGNORECASE),
-}
+# A comment, or the start tag of an element whose content is raw text.
+_RAW_TEXT_OPEN = re.compile(r"<!--|<(script|style)(?=[\s/>])", re.IGNORECASE)
+_COMMENT_CLOSE = re.compile(r"--!?>")
+_STYLE_CLOSE = re.compile(r"</style[^>]*>", re.IGNORECASE)
+# What changes state in a script's text (HTML's "script data" states): outside a "<!--" the
+# first "</script" ends it; after one, a "<script" means that its "</script" is text too,
+# until a "-->".
+_SCRIPT_DATA = re.compile(r"<!--|</script(?=[\s/>])", re.IGNORECASE)
+_SCRIPT_ESCAPED = re.compile(r"-->|</?script(?=[\s/>])", re.IGNORECASE)
 
 
 def drop_scripts(page: str) -> str:
@@ -478,20 +482,31 @@ def drop_scripts(page: str) -> str:
     The page is read as the HTML parser reads it: in document order, tags in any case, and
     an element's raw text running to the first closing tag of its kind, whatever it holds (a
     ``<script`` inside an unclosed uppercase ``<SCRIPT>`` is script text, not an element:
-    cutting it would let the outer script swallow the article). An unterminated element,
-    and everything after it, is left for the parser.
+    cutting it would let the outer script swallow the article). A comment is skipped whole:
+    the ``<script`` of a commented-out tag (``<!--<script src=x/>-->``) opens no element,
+    and cutting to the next ``</script>`` would take the comment's end with it, so the
+    parser would read the page up to some later ``-->`` as a comment. An unterminated
+    element or comment, and everything after it, is left for the parser.
     """
     spans = []
     pos = 0
     while match := _RAW_TEXT_OPEN.search(page, pos):
+        if match.group(1) is None:  # a comment: "<!-->" and "<!--->" end where they start
+            close = _COMMENT_CLOSE.search(page, match.start() + 2)
+            if close is None:
+                break
+            pos = close.end()
+            continue
         tag = match.group(1).lower()
         end = page.find(">", match.end())
-        close = _RAW_TEXT_CLOSE[tag].search(page, end) if end >= 0 else None
-        if close is None:
+        if end < 0:
+            break
+        stop = _script_end(page, end) if tag == "script" else _style_end(page, end)
+        if stop < 0:
             break
         if not (tag == "script" and "ld+json" in page[match.end() : end]):
-            spans.append((match.start(), close.end()))
-        pos = close.end()
+            spans.append((match.start(), stop))
+        pos = stop
     if not spans:
         return page
     parts, pos = [], 0
@@ -500,6 +515,39 @@ def drop_scripts(page: str) -> str:
         pos = stop
     parts.append(page[pos:])
     return "".join(parts)
+
+
+def _style_end(page: str, pos: int) -> int:
+    """Where the ``<style>`` whose text starts at ``pos`` ends (after its end tag), -1 if
+    it does not: at the first ``</style``, whatever comes before it."""
+    close = _STYLE_CLOSE.search(page, pos)
+    return close.end() if close else -1
+
+
+def _script_end(page: str, pos: int) -> int:
+    """Where the ``<script>`` whose text starts at ``pos`` ends (after its end tag), -1 if
+    it does not. A script's text may hold a comment with a script in it (the old
+    ``<!-- document.write("<script>...</script>") -->``): the parser reads that
+    ``</script>`` as text, and so must this, or the rest of the script (``"); -->``) would
+    be left on the page as text."""
+    escaped = nested = False
+    while True:
+        match = (_SCRIPT_ESCAPED if escaped else _SCRIPT_DATA).search(page, pos)
+        if match is None:
+            return -1
+        token = match.group(0).lower()
+        if token == "<!--":
+            escaped, pos = True, match.start() + 2  # "<!-->" closes at once
+        elif token == "-->":
+            escaped = nested = False
+            pos = match.end()
+        elif token == "<script":
+            nested, pos = True, match.end()
+        elif nested:  # the nested script's "</script": text, the comment goes on
+            nested, pos = False, match.end()
+        else:
+            end = page.find(">", match.end())
+            return end + 1 if end >= 0 else -1
 
 
 # The class lookup trafilatura's parser gets from use_plain_html_elements: every element an
