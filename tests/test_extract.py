@@ -531,6 +531,64 @@ def test_a_fast_output_holding_the_site_menus_is_replaced_by_the_full_pass():
     assert article.extraction.startswith("full: the fast path's 203 words held 77 menu-like ")
 
 
+QUARRY_STORY = (
+    "ASHFORD - The Marlow County planning board voted 5-2 on Tuesday night",
+    "the company will be allowed to blast twice a week instead of once",
+    '"We listened to every speaker, and the conditions we set tonight answer most',
+    "only one inspector for the eleven quarries and gravel pits in its borders",
+    "said on Wednesday that they had not yet decided whether to do so.",
+)
+
+
+def test_a_fast_output_holding_a_layout_table_is_replaced_by_the_full_pass():
+    # An old page in nested layout tables, spacer cells between its parts: the fast path
+    # reads the frame as tables, a line of pipes for each row of spacers, the masthead's
+    # date and the footer with the story.
+    fast = fast_path("layout-table.html")
+    rows = [line for line in fast.splitlines() if line.strip() and not line.strip(" |")]
+    assert len(rows) >= extract.LAYOUT_ROWS
+    assert "Copyright 2003" in fast and "Wednesday, June 11, 2003" in fast
+    article = parse("layout-table.html")
+    for sentence in QUARRY_STORY:
+        assert sentence.lower() in article.text.lower(), sentence
+    for frame in ("Copyright 2003", "Wednesday, June 11, 2003", "Print this story"):
+        assert frame not in article.text, frame
+    assert article.extraction.startswith(
+        "full: the fast path's 305 words held 13 empty table rows in 20 lines, the full"
+        " pass's 195 words 0 such rows"
+    )
+
+
+def test_a_listing_in_a_layout_table_keeps_the_fast_output():
+    # The story is a schedule in a table with spacer rows: the full pass reads the same
+    # table, so the fast output stays, every entry with it.
+    article = parse("layout-table-list.html")
+    assert article.text.startswith("| ASHFORD - The Thursday evening band concerts are back")
+    for entry in ("June 19", "marches, show tunes", "July 31", "requests collected"):
+        assert entry in article.text, entry
+    assert article.extraction.startswith("fast: the fast path's 460 words held 11 empty table")
+    assert article.extraction.endswith(": kept the fast one")
+
+
+def test_a_full_pass_replaces_a_layout_only_when_it_keeps_the_story():
+    # _replaces on the schedule page's tree, whose evidence of the story's length is its
+    # introduction (the <p> text of its cell)
+    tree = lxml_html.document_fromstring(page("layout-table-list.html"))
+    intro = [p.text_content() for p in tree.iter("p")]
+    entries = [td.text_content() for td in tree.xpath("//td[not(*)][string-length() > 80]")]
+    frame = ["|  |  |"] * 8 + ["| Copyright 2003 The Marlow Valley Herald. All rights reserved. |"]
+    fast = "\n".join(frame[:4] + intro + entries + frame[4:])
+    # the frame dropped, the story kept
+    assert extract._replaces(tree, fast, "\n".join(intro + entries))[0]
+    # the first paragraph and the first entry: less than half the fast output's prose
+    replaces, kept = extract._replaces(tree, fast, "\n".join(intro[:1] + entries[:1]))
+    assert not replaces and kept < extract.LAYOUT_KEPT_PROSE
+    # the schedule and the end of the introduction: more than half the prose, but shorter
+    # than the fast output and without most of the evidence of the story's length
+    replaces, kept = extract._replaces(tree, fast, "\n".join(intro[3:] + entries))
+    assert not replaces and kept >= extract.LAYOUT_KEPT_PROSE
+
+
 TEASER = (
     "<li><a href='/news/{n}'><img src='/img/{n}.jpg' alt=''>Harbour works enter their second"
     " year</a> The dredging of the inner basin is due to finish before the autumn storms,"

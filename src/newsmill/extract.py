@@ -630,6 +630,15 @@ MENU_LINE_WORDS = 3
 MENU_SHARE = 0.1
 KEPT_PROSE = 0.65
 PROSE_LINE_WORDS = 10
+# A fast output that holds a layout table: trafilatura renders each row of a table as a line
+# of its cells between pipes, and the spacer rows of an old page's nested layout tables as
+# lines of pipes alone ("|  |  |"). At least LAYOUT_ROWS such lines, and at least
+# LAYOUT_SHARE of the output's lines: the fast path took the page's frame with the story.
+# The full pass replaces it when it keeps at least LAYOUT_KEPT_PROSE of the fast output's
+# prose (see _replaces).
+LAYOUT_ROWS = 6
+LAYOUT_SHARE = 0.3
+LAYOUT_KEPT_PROSE = 0.5
 # A JSON-LD body is evidence (and a candidate) only when it agrees with the page: at least
 # this share of its 4-word shingles is text of the page, or of the HTML extraction's shingles
 # is in it (see _agrees; else it is stale) ...
@@ -677,6 +686,7 @@ _BLOCK_TAGS = re.compile(
     r"<\s*(?:br|/?p|/?div|/?h[1-6]|/?li|/?blockquote|/?section)\b[^>]*>", re.IGNORECASE
 )
 _WORDS = re.compile(r"\w+")
+_EMPTY_CELL_ROW = re.compile(r"[|\s]*\|[|\s]*")
 _ELLIPSIS = ("...", "\u2026", "[...]", "(...)")
 
 
@@ -983,8 +993,10 @@ def extract_body(
         logger.debug("truncation check failed for %s", url, exc_info=True)
         what, evidence, confirmed = None, "", None
     if what is None:
-        body = _without_menus(tree, url, text, words) or Body(
-            text, "fast", f"{words} words; no evidence of a longer article"
+        body = (
+            _without_menus(tree, url, text, words)
+            or _without_layout(tree, url, text, words)
+            or Body(text, "fast", f"{words} words; no evidence of a longer article")
         )
     else:
         full = _extract(tree, url, fast=False)
@@ -1027,6 +1039,63 @@ def _without_menus(
     if prose and kept >= KEPT_PROSE and full_menu < menu:
         return Body(full, "full", why)
     return Body(text, "fast", f"{why}: kept the fast one")
+
+
+def _empty_cell_rows(text: str) -> tuple[int, int]:
+    """How many lines of ``text`` are table rows of empty cells (pipes and spaces alone),
+    and how many lines it has."""
+    lines = text.splitlines()
+    return sum(1 for line in lines if _EMPTY_CELL_ROW.fullmatch(line)), len(lines)
+
+
+def _prose(text: str) -> str:
+    """The lines of ``text`` that read as prose: PROSE_LINE_WORDS words or more (a table
+    row's pipes are no words)."""
+    lines = text.splitlines()
+    return "\n".join(line for line in lines if len(_WORDS.findall(line)) >= PROSE_LINE_WORDS)
+
+
+def _without_layout(
+    tree: lxml_html.HtmlElement, url: str | None, text: str, words: int
+) -> Body | None:
+    """The full pass's text when the fast path's ``text`` (of ``words`` words) holds a
+    layout table (see LAYOUT_ROWS) and the full pass keeps the story (:func:`_replaces`)
+    in fewer such rows (else it read the same table); None when ``text`` holds none."""
+    rows, lines = _empty_cell_rows(text)
+    if rows < LAYOUT_ROWS or rows < LAYOUT_SHARE * lines:
+        return None
+    full = _extract(tree, url, fast=False)
+    replaces, kept = _replaces(tree, text, full)
+    full_rows = _empty_cell_rows(full)[0]
+    why = (
+        f"the fast path's {words} words held {rows} empty table rows in {lines} lines, "
+        f"the full pass's {_words(full)} words {full_rows} such rows and {kept:.0%} of the "
+        "fast path's prose"
+    )
+    if replaces and full_rows < rows:
+        return Body(full, "full", why)
+    return Body(text, "fast", f"{why}: kept the fast one")
+
+
+def _replaces(tree: lxml_html.HtmlElement, fast: str, full: str) -> tuple[bool, float]:
+    """Whether the full pass's ``full`` may replace the fast path's ``fast`` on a page the
+    fast path read as a layout, and the share of the fast output's prose it keeps. It must
+    keep at least LAYOUT_KEPT_PROSE of that prose; when it is the shorter, it must also still
+    hold the evidence of the article's length (the page's largest block of text, see
+    :func:`_missed_block`): shorter is right when the fast path took the page's frame,
+    wrong when the full pass lost part of the story."""
+    prose = _prose(fast)
+    kept = _coverage(prose, full) if prose else 0.0
+    if kept < LAYOUT_KEPT_PROSE:
+        return False, kept
+    if _words(full) >= _words(fast):
+        return True, kept
+    paragraphs, _ = _container_text(tree)
+    block, _ = _text_block(tree)
+    if sum(len(t.split()) for t in block) > sum(len(p.split()) for p in paragraphs):
+        paragraphs = block
+    evidence = "\n".join(paragraphs)
+    return not evidence.strip() or _holds(evidence, full), kept
 
 
 def _with_structured(
