@@ -695,7 +695,8 @@ class Body:
     """The extracted body text, the path that produced it and why (``explain`` shows it).
 
     path: ``fast`` (trafilatura's fast path, checked), ``full`` (a second pass without
-    ``fast``, run because the fast one looked short), ``structured-data`` (the page's
+    ``fast``, run because the fast one looked short, or held the site's menus or a layout
+    table), ``structured-data`` (the page's
     JSON-LD ``articleBody``, which the HTML extraction missed most of).
     """
 
