@@ -531,6 +531,64 @@ def test_a_fast_output_holding_the_site_menus_is_replaced_by_the_full_pass():
     assert article.extraction.startswith("full: the fast path's 203 words held 77 menu-like ")
 
 
+QUARRY_STORY = (
+    "ASHFORD - The Marlow County planning board voted 5-2 on Tuesday night",
+    "the company will be allowed to blast twice a week instead of once",
+    '"We listened to every speaker, and the conditions we set tonight answer most',
+    "only one inspector for the eleven quarries and gravel pits in its borders",
+    "said on Wednesday that they had not yet decided whether to do so.",
+)
+
+
+def test_a_fast_output_holding_a_layout_table_is_replaced_by_the_full_pass():
+    # An old page in nested layout tables, spacer cells between its parts: the fast path
+    # reads the frame as tables, a line of pipes for each row of spacers, the masthead's
+    # date and the footer with the story.
+    fast = fast_path("layout-table.html")
+    rows = [line for line in fast.splitlines() if line.strip() and not line.strip(" |")]
+    assert len(rows) >= extract.LAYOUT_ROWS
+    assert "Copyright 2003" in fast and "Wednesday, June 11, 2003" in fast
+    article = parse("layout-table.html")
+    for sentence in QUARRY_STORY:
+        assert sentence.lower() in article.text.lower(), sentence
+    for frame in ("Copyright 2003", "Wednesday, June 11, 2003", "Print this story"):
+        assert frame not in article.text, frame
+    assert article.extraction.startswith(
+        "full: the fast path's 305 words held 13 empty table rows in 20 lines, the full"
+        " pass's 195 words 0 such rows"
+    )
+
+
+def test_a_listing_in_a_layout_table_keeps_the_fast_output():
+    # The story is a schedule in a table with spacer rows: the full pass reads the same
+    # table, so the fast output stays, every entry with it.
+    article = parse("layout-table-list.html")
+    assert article.text.startswith("| ASHFORD - The Thursday evening band concerts are back")
+    for entry in ("June 19", "marches, show tunes", "July 31", "requests collected"):
+        assert entry in article.text, entry
+    assert article.extraction.startswith("fast: the fast path's 460 words held 11 empty table")
+    assert article.extraction.endswith(": kept the fast one")
+
+
+def test_a_full_pass_replaces_a_layout_only_when_it_keeps_the_story():
+    # _replaces on the schedule page's tree, whose evidence of the story's length is its
+    # introduction (the <p> text of its cell)
+    tree = lxml_html.document_fromstring(page("layout-table-list.html"))
+    intro = [p.text_content() for p in tree.iter("p")]
+    entries = [td.text_content() for td in tree.xpath("//td[not(*)][string-length() > 80]")]
+    frame = ["|  |  |"] * 8 + ["| Copyright 2003 The Marlow Valley Herald. All rights reserved. |"]
+    fast = "\n".join(frame[:4] + intro + entries + frame[4:])
+    # the frame dropped, the story kept
+    assert extract._replaces(tree, fast, "\n".join(intro + entries))[0]
+    # the first paragraph and the first entry: less than half the fast output's prose
+    replaces, kept = extract._replaces(tree, fast, "\n".join(intro[:1] + entries[:1]))
+    assert not replaces and kept < extract.LAYOUT_KEPT_PROSE
+    # the schedule and the end of the introduction: more than half the prose, but shorter
+    # than the fast output and without most of the evidence of the story's length
+    replaces, kept = extract._replaces(tree, fast, "\n".join(intro[3:] + entries))
+    assert not replaces and kept >= extract.LAYOUT_KEPT_PROSE
+
+
 TEASER = (
     "<li><a href='/news/{n}'><img src='/img/{n}.jpg' alt=''>Harbour works enter their second"
     " year</a> The dredging of the inner basin is due to finish before the autumn storms,"
@@ -692,6 +750,44 @@ def test_an_unclosed_uppercase_script_does_not_swallow_the_story():
     assert "openChat" not in out and "ad slot" not in out and "later" not in out
     text = lxml_html.document_fromstring(out).text_content()
     assert "The story text stays." in text and "And so does this." in text
+
+
+def test_a_commented_out_script_does_not_swallow_the_story():
+    # A share button commented out with its script, whose end tag ("</script -->") shares
+    # its ">" with the comment's end: cutting from its "<script" to that ">" took the
+    # comment's end too, and the parser then read everything up to the next "-->" (after
+    # the story) as a comment.
+    html = (
+        "<html><head><title>t</title></head><body><div class='share'><!-- a href='/share'>"
+        "Share</a><script src='https://widgets.example/share.js'></script -->"
+        "</div><div class='story'><p>The story text stays.</p><p>And so does this.</p>"
+        "</div><script>var later = 1;</script><!-- end of story --><p>Footer.</p>"
+        "</body></html>"
+    )
+    out = drop_scripts(html)
+    assert "later" not in out
+    text = lxml_html.document_fromstring(out).text_content()
+    assert "The story text stays." in text and "And so does this." in text
+    # "<!-->" and "<!--->" are whole comments: what follows them is read again
+    assert drop_scripts("<!--><script>x()</script><p>a</p>") == "<!--><p>a</p>"
+    assert drop_scripts("<!---><script>x()</script><p>a</p>") == "<!---><p>a</p>"
+
+
+def test_a_script_writing_a_script_inside_a_comment_is_dropped_whole():
+    # Inside a script's "<!--", a "<script" makes the next "</script>" script text (the
+    # parser reads it so): the script ends at the second one. Ending it at the first left
+    # '"); -->' on the page, in front of the story.
+    html = (
+        "<html><body><script><!--\ndocument.write('<script src=\"/ad.js\"></script>');"
+        "\n// --></script><p>The story text stays.</p><script><!-- x = 1; --></script>"
+        "<p>And so does this.</p></body></html>"
+    )
+    out = drop_scripts(html)
+    assert "document.write" not in out and "-->" not in out and "x = 1" not in out
+    text = lxml_html.document_fromstring(out).text_content()
+    assert text == "The story text stays.And so does this."
+    parsed = lxml_html.document_fromstring(html)
+    assert [p.text for p in parsed.iter("p")] == ["The story text stays.", "And so does this."]
 
 
 # ----------------------------------------------------------------------------- explain

@@ -461,11 +461,15 @@ def page_metadata(
 
 # ----------------------------------------------------------------------------- extraction
 
-_RAW_TEXT_OPEN = re.compile(r"<(script|style)(?=[\s/>])", re.IGNORECASE)
-_RAW_TEXT_CLOSE = {
-    "script": re.compile(r"</script[^>]*>", re.IGNORECASE),
-    "style": re.compile(r"</style[^>]*>", re.IGNORECASE),
-}
+# A comment, or the start tag of an element whose content is raw text.
+_RAW_TEXT_OPEN = re.compile(r"<!--|<(script|style)(?=[\s/>])", re.IGNORECASE)
+_COMMENT_CLOSE = re.compile(r"--!?>")
+_STYLE_CLOSE = re.compile(r"</style[^>]*>", re.IGNORECASE)
+# What changes state in a script's text (HTML's "script data" states): outside a "<!--" the
+# first "</script" ends it; after one, a "<script" means that its "</script" is text too,
+# until a "-->".
+_SCRIPT_DATA = re.compile(r"<!--|</script(?=[\s/>])", re.IGNORECASE)
+_SCRIPT_ESCAPED = re.compile(r"-->|</?script(?=[\s/>])", re.IGNORECASE)
 
 
 def drop_scripts(page: str) -> str:
@@ -478,20 +482,31 @@ def drop_scripts(page: str) -> str:
     The page is read as the HTML parser reads it: in document order, tags in any case, and
     an element's raw text running to the first closing tag of its kind, whatever it holds (a
     ``<script`` inside an unclosed uppercase ``<SCRIPT>`` is script text, not an element:
-    cutting it would let the outer script swallow the article). An unterminated element,
-    and everything after it, is left for the parser.
+    cutting it would let the outer script swallow the article). A comment is skipped whole:
+    the ``<script`` of a commented-out tag (``<!--<script src=x/>-->``) opens no element,
+    and cutting to the next ``</script>`` would take the comment's end with it, so the
+    parser would read the page up to some later ``-->`` as a comment. An unterminated
+    element or comment, and everything after it, is left for the parser.
     """
     spans = []
     pos = 0
     while match := _RAW_TEXT_OPEN.search(page, pos):
+        if match.group(1) is None:  # a comment: "<!-->" and "<!--->" end where they start
+            close = _COMMENT_CLOSE.search(page, match.start() + 2)
+            if close is None:
+                break
+            pos = close.end()
+            continue
         tag = match.group(1).lower()
         end = page.find(">", match.end())
-        close = _RAW_TEXT_CLOSE[tag].search(page, end) if end >= 0 else None
-        if close is None:
+        if end < 0:
+            break
+        stop = _script_end(page, end) if tag == "script" else _style_end(page, end)
+        if stop < 0:
             break
         if not (tag == "script" and "ld+json" in page[match.end() : end]):
-            spans.append((match.start(), close.end()))
-        pos = close.end()
+            spans.append((match.start(), stop))
+        pos = stop
     if not spans:
         return page
     parts, pos = [], 0
@@ -500,6 +515,39 @@ def drop_scripts(page: str) -> str:
         pos = stop
     parts.append(page[pos:])
     return "".join(parts)
+
+
+def _style_end(page: str, pos: int) -> int:
+    """Where the ``<style>`` whose text starts at ``pos`` ends (after its end tag), -1 if
+    it does not: at the first ``</style``, whatever comes before it."""
+    close = _STYLE_CLOSE.search(page, pos)
+    return close.end() if close else -1
+
+
+def _script_end(page: str, pos: int) -> int:
+    """Where the ``<script>`` whose text starts at ``pos`` ends (after its end tag), -1 if
+    it does not. A script's text may hold a comment with a script in it (the old
+    ``<!-- document.write("<script>...</script>") -->``): the parser reads that
+    ``</script>`` as text, and so must this, or the rest of the script (``"); -->``) would
+    be left on the page as text."""
+    escaped = nested = False
+    while True:
+        match = (_SCRIPT_ESCAPED if escaped else _SCRIPT_DATA).search(page, pos)
+        if match is None:
+            return -1
+        token = match.group(0).lower()
+        if token == "<!--":
+            escaped, pos = True, match.start() + 2  # "<!-->" closes at once
+        elif token == "-->":
+            escaped = nested = False
+            pos = match.end()
+        elif token == "<script":
+            nested, pos = True, match.end()
+        elif nested:  # the nested script's "</script": text, the comment goes on
+            nested, pos = False, match.end()
+        else:
+            end = page.find(">", match.end())
+            return end + 1 if end >= 0 else -1
 
 
 # The class lookup trafilatura's parser gets from use_plain_html_elements: every element an
@@ -582,6 +630,15 @@ MENU_LINE_WORDS = 3
 MENU_SHARE = 0.1
 KEPT_PROSE = 0.65
 PROSE_LINE_WORDS = 10
+# A fast output that holds a layout table: trafilatura renders each row of a table as a line
+# of its cells between pipes, and the spacer rows of an old page's nested layout tables as
+# lines of pipes alone ("|  |  |"). At least LAYOUT_ROWS such lines, and at least
+# LAYOUT_SHARE of the output's lines: the fast path took the page's frame with the story.
+# The full pass replaces it when it keeps at least LAYOUT_KEPT_PROSE of the fast output's
+# prose (see _replaces).
+LAYOUT_ROWS = 6
+LAYOUT_SHARE = 0.3
+LAYOUT_KEPT_PROSE = 0.5
 # A JSON-LD body is evidence (and a candidate) only when it agrees with the page: at least
 # this share of its 4-word shingles is text of the page, or of the HTML extraction's shingles
 # is in it (see _agrees; else it is stale) ...
@@ -629,6 +686,7 @@ _BLOCK_TAGS = re.compile(
     r"<\s*(?:br|/?p|/?div|/?h[1-6]|/?li|/?blockquote|/?section)\b[^>]*>", re.IGNORECASE
 )
 _WORDS = re.compile(r"\w+")
+_EMPTY_CELL_ROW = re.compile(r"[|\s]*\|[|\s]*")
 _ELLIPSIS = ("...", "\u2026", "[...]", "(...)")
 
 
@@ -637,7 +695,8 @@ class Body:
     """The extracted body text, the path that produced it and why (``explain`` shows it).
 
     path: ``fast`` (trafilatura's fast path, checked), ``full`` (a second pass without
-    ``fast``, run because the fast one looked short), ``structured-data`` (the page's
+    ``fast``, run because the fast one looked short, or held the site's menus or a layout
+    table), ``structured-data`` (the page's
     JSON-LD ``articleBody``, which the HTML extraction missed most of).
     """
 
@@ -935,8 +994,10 @@ def extract_body(
         logger.debug("truncation check failed for %s", url, exc_info=True)
         what, evidence, confirmed = None, "", None
     if what is None:
-        body = _without_menus(tree, url, text, words) or Body(
-            text, "fast", f"{words} words; no evidence of a longer article"
+        body = (
+            _without_menus(tree, url, text, words)
+            or _without_layout(tree, url, text, words)
+            or Body(text, "fast", f"{words} words; no evidence of a longer article")
         )
     else:
         full = _extract(tree, url, fast=False)
@@ -979,6 +1040,63 @@ def _without_menus(
     if prose and kept >= KEPT_PROSE and full_menu < menu:
         return Body(full, "full", why)
     return Body(text, "fast", f"{why}: kept the fast one")
+
+
+def _empty_cell_rows(text: str) -> tuple[int, int]:
+    """How many lines of ``text`` are table rows of empty cells (pipes and spaces alone),
+    and how many lines it has."""
+    lines = text.splitlines()
+    return sum(1 for line in lines if _EMPTY_CELL_ROW.fullmatch(line)), len(lines)
+
+
+def _prose(text: str) -> str:
+    """The lines of ``text`` that read as prose: PROSE_LINE_WORDS words or more (a table
+    row's pipes are no words)."""
+    lines = text.splitlines()
+    return "\n".join(line for line in lines if len(_WORDS.findall(line)) >= PROSE_LINE_WORDS)
+
+
+def _without_layout(
+    tree: lxml_html.HtmlElement, url: str | None, text: str, words: int
+) -> Body | None:
+    """The full pass's text when the fast path's ``text`` (of ``words`` words) holds a
+    layout table (see LAYOUT_ROWS) and the full pass keeps the story (:func:`_replaces`)
+    in fewer such rows (else it read the same table); None when ``text`` holds none."""
+    rows, lines = _empty_cell_rows(text)
+    if rows < LAYOUT_ROWS or rows < LAYOUT_SHARE * lines:
+        return None
+    full = _extract(tree, url, fast=False)
+    replaces, kept = _replaces(tree, text, full)
+    full_rows = _empty_cell_rows(full)[0]
+    why = (
+        f"the fast path's {words} words held {rows} empty table rows in {lines} lines, "
+        f"the full pass's {_words(full)} words {full_rows} such rows and {kept:.0%} of the "
+        "fast path's prose"
+    )
+    if replaces and full_rows < rows:
+        return Body(full, "full", why)
+    return Body(text, "fast", f"{why}: kept the fast one")
+
+
+def _replaces(tree: lxml_html.HtmlElement, fast: str, full: str) -> tuple[bool, float]:
+    """Whether the full pass's ``full`` may replace the fast path's ``fast`` on a page the
+    fast path read as a layout, and the share of the fast output's prose it keeps. It must
+    keep at least LAYOUT_KEPT_PROSE of that prose; when it is the shorter, it must also still
+    hold the evidence of the article's length (the page's largest block of text, see
+    :func:`_missed_block`): shorter is right when the fast path took the page's frame,
+    wrong when the full pass lost part of the story."""
+    prose = _prose(fast)
+    kept = _coverage(prose, full) if prose else 0.0
+    if kept < LAYOUT_KEPT_PROSE:
+        return False, kept
+    if _words(full) >= _words(fast):
+        return True, kept
+    paragraphs, _ = _container_text(tree)
+    block, _ = _text_block(tree)
+    if sum(len(t.split()) for t in block) > sum(len(p.split()) for p in paragraphs):
+        paragraphs = block
+    evidence = "\n".join(paragraphs)
+    return not evidence.strip() or _holds(evidence, full), kept
 
 
 def _with_structured(
