@@ -394,3 +394,23 @@ def test_cleaning_never_adds_text(text):
     assert len(result.text) <= len(text)
     kept = result.text.splitlines() if result.text else []
     assert len(kept) + len(result.removed) == len([ln for ln in text.splitlines() if ln.strip()])
+
+
+def test_layout_table_frames_are_seen_without_their_empty_cells():
+    text = lines(
+        *STORY,
+        "|  |  |  |  |  |  |  |  |  |  |  |  |  |",
+        "|  | Related Articles |  |  |",
+        "| · | Tram depot plans go on show |",
+        "|  | Cyclists ask for a bridge over the ring road |  |",
+    )
+    result = clean_lines(text)
+    assert result.text == "\n".join(STORY)
+    rules = {r.text: r.rule for r in result.removed}
+    assert rules["|  | Related Articles |  |  |"] == "related-block"
+
+
+def test_a_data_table_inside_the_story_stays():
+    table = ["| Line | Stops | Opens |", "| T4 | 12 | 2029 |", "| T5 | 9 | 2031 |"]
+    text = lines(STORY[0], STORY[1], *table, STORY[2], STORY[3])
+    assert clean_text(text) == "\n".join([STORY[0], STORY[1], *table, STORY[2], STORY[3]])

@@ -53,6 +53,9 @@ _CJK_DATE = re.compile(
 )
 _CJK_TIME = re.compile(r"\d{1,2}\s*[時时시]\s*(?:\d{1,2}\s*[分분])?")
 _ALPHA = re.compile(r"[^\W\d_]+(?:\.[^\W\d_]+)*", re.UNICODE)
+# a table row as extraction renders it: "| cell | cell |", a literal pipe in a cell as "\|"
+_CELL_BORDER = re.compile(r"(?<!\\)\|")
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +173,24 @@ def default_rules() -> RuleSet:
 def word_count(line: str) -> int:
     """Words in ``line``; CJK characters count half a word (those scripts use no spaces)."""
     return len(line.split()) + len(_CJK.findall(line)) // 2
+
+
+def table_view(line: str) -> tuple[str, int]:
+    """How the rules see ``line``, and its word count: a table row without its frame.
+
+    Layout tables come out of extraction as rows like ``| | Related Links | |``: the empty
+    and bullet-only cells and the borders would make a two-word heading look like a long
+    paragraph that no whole-line rule matches. The row is seen as its cells that hold a
+    letter or digit, joined by " | " (the separators are not counted as words); a row of
+    empty cells is seen as a bare "|", a separator line.
+    """
+    if len(line) < 2 or line[0] != "|" or line[-1] != "|":
+        return line, word_count(line)
+    cells = [c.replace("\\|", "|").strip(" \t|") for c in _CELL_BORDER.split(line[1:-1])]
+    cells = [c for c in cells if _LETTER_OR_DIGIT.search(c)]
+    if not cells:
+        return "|", 1
+    return " | ".join(cells), word_count(" ".join(cells))
 
 
 def is_date_line(line: str, rules: RuleSet) -> bool:
@@ -436,14 +457,16 @@ def clean_lines(
     lines = [stripped for line in text.splitlines() if (stripped := line.strip())]
     # Zones depend on which lines are left, so clean again until nothing changes: this makes
     # cleaning idempotent by construction. A second pass is rare and usually removes nothing.
-    words = [word_count(line) for line in lines]
+    seen = [table_view(line) for line in lines]  # how the rules see each line (table rows)
+    views = [view for view, _ in seen]
+    words = [count for _, count in seen]
     titles = [title] if isinstance(title, str) else [t for t in title or () if t]
     title_tokens = [tokens for t in titles if (tokens := _tokens(t))]
     memo: dict[tuple[int, str], Rule | None] = {}
     index = list(range(len(lines)))
     marks: dict[int, str] = {}
     for _ in range(MAX_PASSES):
-        current = [lines[i] for i in index]
+        current = [views[i] for i in index]
         if not current:
             break
         state = _Pass(current, rules, [words[i] for i in index], index, memo)
