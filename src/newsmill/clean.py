@@ -181,8 +181,9 @@ def table_view(line: str) -> tuple[str, int]:
     Layout tables come out of extraction as rows like ``| | Related Links | |``: the empty
     and bullet-only cells and the borders would make a two-word heading look like a long
     paragraph that no whole-line rule matches. The row is seen as its cells that hold a
-    letter or digit, joined by " | " (the separators are not counted as words); a row of
-    empty cells is seen as a bare "|", a separator line.
+    letter or digit, joined by " ¦ " (not counted as words, and not the "|" of a menu line:
+    a data table's header row is no menu); a row of empty cells is seen as a bare "|", a
+    separator line.
     """
     if len(line) < 2 or line[0] != "|" or line[-1] != "|":
         return line, word_count(line)
@@ -190,7 +191,7 @@ def table_view(line: str) -> tuple[str, int]:
     cells = [c for c in cells if _LETTER_OR_DIGIT.search(c)]
     if not cells:
         return "|", 1
-    return " | ".join(cells), word_count(" ".join(cells))
+    return " ¦ ".join(cells), word_count(" ".join(cells))
 
 
 def is_date_line(line: str, rules: RuleSet) -> bool:
