@@ -36,7 +36,8 @@ Zone = Literal["anywhere", "head", "tail"]
 Kind = Literal["line", "block", "date", "title", "duplicate"]
 KINDS: frozenset[str] = frozenset({"line", "block", "date", "title", "duplicate"})
 ZONES: frozenset[str] = frozenset({"anywhere", "head", "tail"})
-ITEM_SHAPES: frozenset[str] = frozenset({"short", "address"})
+ITEM_SHAPES: frozenset[str] = frozenset({"short", "address", "tags"})
+TAG_MAX_WORDS = 6  # a tag ("Premier League", "stock car santa cruz do sul") is a name, not a clause
 MAX_PASSES = 8  # cleaning repeats until nothing changes; real texts settle in one or two
 TAIL_BLOCK = "tail-block"  # id reported for short lines swept after an ``ends_article`` line
 
@@ -56,6 +57,9 @@ _ALPHA = re.compile(r"[^\W\d_]+(?:\.[^\W\d_]+)*", re.UNICODE)
 # a table row as extraction renders it: "| cell | cell |", a literal pipe in a cell as "\|"
 _CELL_BORDER = re.compile(r"(?<!\\)\|")
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+_TAG_SEPARATOR = re.compile(r"\s*[,;|•·、，]\s*")  # not the "¦" of a table row
+_LETTER = re.compile(r"[^\W\d_]")
+_SENTENCE_END = re.compile(r"[.!?。！？]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,9 +264,22 @@ def _line_match(rule: Rule, line: str, words: int, rules: RuleSet) -> bool:
     return False
 
 
+def is_tag_list(line: str) -> bool:
+    """True for a list of tags on one line: 'Budget, Council, Elections', 'a | b | c'
+    (two or more separated names of at most ``TAG_MAX_WORDS`` words with a letter, none a
+    sentence)."""
+    tags = [t.strip() for t in _TAG_SEPARATOR.split(line)]
+    return len(tags) >= 2 and all(
+        len(t.split()) <= TAG_MAX_WORDS and _LETTER.search(t) and not _SENTENCE_END.search(t)
+        for t in tags
+    )
+
+
 def _is_item(rule: Rule, line: str, words: int, rules: RuleSet) -> bool:
     if rule.items == "address":
         return _ADDRESS.fullmatch(line) is not None
+    if rule.items == "tags" and is_tag_list(line):
+        return True
     if line.startswith("- ") and words <= rules.list_item_max_words:
         return True
     return words <= max(rules.short_max_words, rule.max_words or 0)
@@ -402,7 +419,12 @@ class _Pass:
         """Index of the first line after the last unmatched content paragraph."""
         j = len(self.lines) - 1
         while j >= 0:
-            if self.marks[j] is None and not self.short(j) and not self.first_match(j, "tail"):
+            if (
+                self.marks[j] is None
+                and not self.short(j)
+                and not is_tag_list(self.lines[j])  # the tags under a "Tags" heading
+                and not self.first_match(j, "tail")
+            ):
                 break
             j -= 1
         return j + 1
