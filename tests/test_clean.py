@@ -402,6 +402,8 @@ def test_layout_table_frames_are_seen_without_their_empty_cells():
         "|  |  |  |  |  |  |  |  |  |  |  |  |  |",
         "|  | Related Articles |  |  |",
         "| · | Tram depot plans go on show |",
+        "| More                        from                  Transport |",
+        "|  Share                      this article on |",
         "|  | Cyclists ask for a bridge over the ring road |  |",
     )
     result = clean_lines(text)

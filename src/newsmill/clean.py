@@ -179,19 +179,22 @@ def word_count(line: str) -> int:
     return len(line.split()) + len(_CJK.findall(line)) // 2
 
 
-def table_view(line: str) -> tuple[str, int]:
-    """How the rules see ``line``, and its word count: a table row without its frame.
+def line_view(line: str) -> tuple[str, int]:
+    """How the rules see ``line``, and its word count: runs of spaces as one space, and a
+    table row without its frame.
 
-    Layout tables come out of extraction as rows like ``| | Related Links | |``: the empty
-    and bullet-only cells and the borders would make a two-word heading look like a long
-    paragraph that no whole-line rule matches. The row is seen as its cells that hold a
-    letter or digit, joined by " ¦ " (not counted as words, and not the "|" of a menu line:
-    a data table's header row is no menu); a row of empty cells is seen as a bare "|", a
-    separator line.
+    Layout tables come out of extraction as rows like ``| | Related   Links | |``: the
+    empty and bullet-only cells, the borders and the source's indentation would make a
+    two-word heading look like a long paragraph that no whole-line rule matches. The row is
+    seen as its cells that hold a letter or digit, joined by " ¦ " (not counted as words,
+    and not the "|" of a menu line: a data table's header row is no menu); a row of empty
+    cells is seen as a bare "|", a separator line.
     """
+    if "  " in line or "\t" in line:
+        line = " ".join(line.split())
     if len(line) < 2 or line[0] != "|" or line[-1] != "|":
         return line, word_count(line)
-    cells = [c.replace("\\|", "|").strip(" \t|") for c in _CELL_BORDER.split(line[1:-1])]
+    cells = [c.replace("\\|", "|").strip(" |") for c in _CELL_BORDER.split(line[1:-1])]
     cells = [c for c in cells if _LETTER_OR_DIGIT.search(c)]
     if not cells:
         return "|", 1
@@ -480,7 +483,7 @@ def clean_lines(
     lines = [stripped for line in text.splitlines() if (stripped := line.strip())]
     # Zones depend on which lines are left, so clean again until nothing changes: this makes
     # cleaning idempotent by construction. A second pass is rare and usually removes nothing.
-    seen = [table_view(line) for line in lines]  # how the rules see each line (table rows)
+    seen = [line_view(line) for line in lines]  # how the rules see each line (table rows)
     views = [view for view, _ in seen]
     words = [count for _, count in seen]
     titles = [title] if isinstance(title, str) else [t for t in title or () if t]
