@@ -434,3 +434,10 @@ def test_is_tag_list():
     assert not is_tag_list("The council met, the mayor spoke, and the plan passed.")
     assert not is_tag_list("Private Consumption ¦ 1.3 ¦ 1.7 ¦ 2.7")
     assert not is_tag_list("Exports, 2.1, 3.2")
+
+
+def test_runs_of_spaces_do_not_hide_a_heading():
+    heading = "| Related                       articles |"
+    result = clean_lines(lines(*STORY, heading, "Tram depot plans go on show"))
+    assert result.text == "\n".join(STORY)
+    assert {r.text: r.rule for r in result.removed}[heading] == "related-block"
