@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsmill.clean import clean_lines, clean_text, default_rules, is_date_line
+from newsmill.clean import clean_lines, clean_text, default_rules, is_date_line, is_tag_list
 
 STORY = [
     "The regional council voted on Tuesday to expand the tram network to two new districts, "
@@ -394,3 +394,50 @@ def test_cleaning_never_adds_text(text):
     assert len(result.text) <= len(text)
     kept = result.text.splitlines() if result.text else []
     assert len(kept) + len(result.removed) == len([ln for ln in text.splitlines() if ln.strip()])
+
+
+def test_layout_table_frames_are_seen_without_their_empty_cells():
+    text = lines(
+        *STORY,
+        "|  |  |  |  |  |  |  |  |  |  |  |  |  |",
+        "|  | Related Articles |  |  |",
+        "| · | Tram depot plans go on show |",
+        "| More                        from                  Transport |",
+        "|  Share                      this article on |",
+        "|  | Cyclists ask for a bridge over the ring road |  |",
+    )
+    result = clean_lines(text)
+    assert result.text == "\n".join(STORY)
+    rules = {r.text: r.rule for r in result.removed}
+    assert rules["|  | Related Articles |  |  |"] == "related-block"
+
+
+def test_a_data_table_inside_the_story_stays():
+    table = ["| Line | Stops | Opens |", "| T4 | 12 | 2029 |", "| T5 | 9 | 2031 |"]
+    text = lines(STORY[0], STORY[1], *table, STORY[2], STORY[3])
+    assert clean_text(text) == "\n".join([STORY[0], STORY[1], *table, STORY[2], STORY[3]])
+
+
+def test_a_tags_heading_takes_the_long_tag_list_under_it():
+    tags = (
+        "regional council, tram network, public transport, city budget, eastern estates, "
+        "schools, hospitals, national government funding"
+    )
+    result = clean_lines(lines(*STORY, "Tags", tags))
+    assert result.text == "\n".join(STORY)
+    assert {r.rule for r in result.removed} == {"tag-block"}
+
+
+def test_is_tag_list():
+    assert is_tag_list("Budget, City Council, Elections")
+    assert is_tag_list("stock car 2018 | stock car brasil | stock car santa cruz do sul")
+    assert not is_tag_list("The council met, the mayor spoke, and the plan passed.")
+    assert not is_tag_list("Private Consumption ¦ 1.3 ¦ 1.7 ¦ 2.7")
+    assert not is_tag_list("Exports, 2.1, 3.2")
+
+
+def test_runs_of_spaces_do_not_hide_a_heading():
+    heading = "| Related                       articles |"
+    result = clean_lines(lines(*STORY, heading, "Tram depot plans go on show"))
+    assert result.text == "\n".join(STORY)
+    assert {r.text: r.rule for r in result.removed}[heading] == "related-block"

@@ -95,3 +95,12 @@ examples.keep = ["It first appeared in print."]
     text = "A long enough story paragraph that is plainly content and stays.\n"
     result = clean_lines(text + "This article first appeared in The Weekly", rules=rules)
     assert [r.rule for r in result.removed] == ["house-style"]
+
+
+def test_a_pattern_in_upper_case_is_refused():
+    """Lines are lowered once and matched case-sensitively, so 'Read More' could never match."""
+    raw = {"rule": [{"id": "x", "kind": "line", "pattern": "Read More", "examples": {}}]}
+    with pytest.raises(ValueError, match="lower case"):
+        parse_rules(raw)
+    raw["rule"][0]["pattern"] = r"read more\S*"
+    assert parse_rules(raw).rules[0].id == "x"

@@ -36,7 +36,8 @@ Zone = Literal["anywhere", "head", "tail"]
 Kind = Literal["line", "block", "date", "title", "duplicate"]
 KINDS: frozenset[str] = frozenset({"line", "block", "date", "title", "duplicate"})
 ZONES: frozenset[str] = frozenset({"anywhere", "head", "tail"})
-ITEM_SHAPES: frozenset[str] = frozenset({"short", "address"})
+ITEM_SHAPES: frozenset[str] = frozenset({"short", "address", "tags"})
+TAG_MAX_WORDS = 6  # a tag ("Premier League", "stock car santa cruz do sul") is a name, not a clause
 MAX_PASSES = 8  # cleaning repeats until nothing changes; real texts settle in one or two
 TAIL_BLOCK = "tail-block"  # id reported for short lines swept after an ``ends_article`` line
 
@@ -53,6 +54,12 @@ _CJK_DATE = re.compile(
 )
 _CJK_TIME = re.compile(r"\d{1,2}\s*[時时시]\s*(?:\d{1,2}\s*[分분])?")
 _ALPHA = re.compile(r"[^\W\d_]+(?:\.[^\W\d_]+)*", re.UNICODE)
+# a table row as extraction renders it: "| cell | cell |", a literal pipe in a cell as "\|"
+_CELL_BORDER = re.compile(r"(?<!\\)\|")
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+_TAG_SEPARATOR = re.compile(r"\s*[,;|•·、，]\s*")  # not the "¦" of a table row
+_LETTER = re.compile(r"[^\W\d_]")
+_SENTENCE_END = re.compile(r"[.!?。！？]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +107,13 @@ class RuleSet:
 
 
 def _compile(pattern: str | None) -> re.Pattern[str] | None:
-    return re.compile(pattern, re.IGNORECASE) if pattern else None
+    if not pattern:
+        return None
+    literal = re.sub(r"\\.", "", pattern)  # without escapes such as \S, \W, \b
+    if literal != literal.lower():
+        # lines are lowered once and matched without IGNORECASE (see _Matcher.match)
+        raise re.error(f"write patterns in lower case: {pattern[:60]!r}")
+    return re.compile(pattern, re.IGNORECASE)
 
 
 def parse_rules(data: dict[str, object]) -> RuleSet:
@@ -128,7 +141,7 @@ def parse_rules(data: dict[str, object]) -> RuleSet:
                 heading=_compile(raw.get("heading")),
                 items=raw.get("items", "short"),
                 max_words=raw.get("max_words"),
-                contains=tuple(s.casefold() for s in raw.get("contains", ())),
+                contains=tuple(s.lower() for s in raw.get("contains", ())),
                 ends_article=bool(raw.get("ends_article", False)),
                 examples_remove=tuple(examples.get("remove", ())),
                 examples_keep=tuple(examples.get("keep", ())),
@@ -169,7 +182,31 @@ def default_rules() -> RuleSet:
 
 def word_count(line: str) -> int:
     """Words in ``line``; CJK characters count half a word (those scripts use no spaces)."""
+    if line.isascii():
+        return len(line.split())
     return len(line.split()) + len(_CJK.findall(line)) // 2
+
+
+def line_view(line: str) -> tuple[str, int]:
+    """How the rules see ``line``, and its word count: runs of spaces as one space, and a
+    table row without its frame.
+
+    Layout tables come out of extraction as rows like ``| | Related   Links | |``: the
+    empty and bullet-only cells, the borders and the source's indentation would make a
+    two-word heading look like a long paragraph that no whole-line rule matches. The row is
+    seen as its cells that hold a letter or digit, joined by " ¦ " (not counted as words,
+    and not the "|" of a menu line: a data table's header row is no menu); a row of empty
+    cells is seen as a bare "|", a separator line.
+    """
+    if "  " in line or "\t" in line:
+        line = " ".join(line.split())
+    if len(line) < 2 or line[0] != "|" or line[-1] != "|":
+        return line, word_count(line)
+    cells = [c.replace("\\|", "|").strip(" |") for c in _CELL_BORDER.split(line[1:-1])]
+    cells = [c for c in cells if _LETTER_OR_DIGIT.search(c)]
+    if not cells:
+        return "|", 1
+    return " ¦ ".join(cells), word_count(" ".join(cells))
 
 
 def is_date_line(line: str, rules: RuleSet) -> bool:
@@ -225,9 +262,10 @@ def _fits(rule: Rule, line: str, words: int) -> bool:
 
 
 def _line_match(rule: Rule, line: str, words: int, rules: RuleSet) -> bool:
+    """Whether ``rule`` matches ``line``, given in lower case (see :class:`_Matcher`)."""
     if not _fits(rule, line, words):
         return False
-    if rule.contains and not any(s in line.casefold() for s in rule.contains):
+    if rule.contains and not any(s in line for s in rule.contains):
         return False
     if rule.kind == "line" and rule.pattern is not None:
         return rule.pattern.fullmatch(line) is not None
@@ -238,9 +276,24 @@ def _line_match(rule: Rule, line: str, words: int, rules: RuleSet) -> bool:
     return False
 
 
+def is_tag_list(line: str) -> bool:
+    """True for a list of tags on one line: 'Budget, Council, Elections', 'a | b | c'
+    (two or more separated names of at most ``TAG_MAX_WORDS`` words with a letter, none a
+    sentence)."""
+    if _SENTENCE_END.search(line):  # the last tag would be a sentence
+        return False
+    tags = [t.strip() for t in _TAG_SEPARATOR.split(line)]
+    return len(tags) >= 2 and all(
+        len(t.split()) <= TAG_MAX_WORDS and _LETTER.search(t) and not _SENTENCE_END.search(t)
+        for t in tags
+    )
+
+
 def _is_item(rule: Rule, line: str, words: int, rules: RuleSet) -> bool:
     if rule.items == "address":
         return _ADDRESS.fullmatch(line) is not None
+    if rule.items == "tags" and is_tag_list(line):
+        return True
     if line.startswith("- ") and words <= rules.list_item_max_words:
         return True
     return words <= max(rules.short_max_words, rule.max_words or 0)
@@ -279,9 +332,12 @@ class _Matcher:
             for name, rule in self.by_group.items()
             if rule.max_words is None or (limit is not None and rule.max_words >= limit)
         ]
-        return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        return re.compile("|".join(parts)) if parts else None
 
     def match(self, line: str, words: int) -> Rule | None:
+        """The first rule of this zone that matches ``line``, which is in lower case: the
+        patterns are written in lower case, and matching them without IGNORECASE against a
+        line lowered once is much faster than case-insensitive matching rule by rule."""
         for rule in self.single:
             if _line_match(rule, line, words, self.rules):
                 return rule
@@ -309,12 +365,14 @@ class _Pass:
         words: list[int],
         keys: list[int],
         memo: dict[tuple[int, str], Rule | None],
+        lowered: list[str],
     ) -> None:
         self.lines = lines
         self.rules = rules
         self.words = words
         self.keys = keys  # index of each line in the original text, for ``memo``
         self.memo = memo  # line matches do not depend on position: shared across passes
+        self.lowered = lowered  # every line of the text in lower case, by ``keys``
         self.marks: list[str | None] = [None] * len(lines)
         self.matchers = _matchers(rules)
         self.ends = {r.id for r in rules.rules if r.ends_article}
@@ -327,7 +385,7 @@ class _Pass:
     def first_match(self, i: int, zone: Zone) -> Rule | None:
         key = (self.keys[i], zone)
         if key not in self.memo:
-            self.memo[key] = self.matchers[zone].match(self.lines[i], self.words[i])
+            self.memo[key] = self.matchers[zone].match(self.lowered[self.keys[i]], self.words[i])
         return self.memo[key]
 
     def apply(self, i: int, rule: Rule, stop: int) -> int:
@@ -380,7 +438,12 @@ class _Pass:
         """Index of the first line after the last unmatched content paragraph."""
         j = len(self.lines) - 1
         while j >= 0:
-            if self.marks[j] is None and not self.short(j) and not self.first_match(j, "tail"):
+            if (
+                self.marks[j] is None
+                and not self.short(j)
+                and not is_tag_list(self.lines[j])  # the tags under a "Tags" heading
+                and not self.first_match(j, "tail")
+            ):
                 break
             j -= 1
         return j + 1
@@ -436,17 +499,21 @@ def clean_lines(
     lines = [stripped for line in text.splitlines() if (stripped := line.strip())]
     # Zones depend on which lines are left, so clean again until nothing changes: this makes
     # cleaning idempotent by construction. A second pass is rare and usually removes nothing.
-    words = [word_count(line) for line in lines]
+    seen = [line_view(line) for line in lines]  # how the rules see each line (table rows)
+    views = [view for view, _ in seen]
+    # "İ".lower() is "i" and a combining dot, which no pattern expects
+    lowered = [view.lower().replace("i\u0307", "i") for view in views]
+    words = [count for _, count in seen]
     titles = [title] if isinstance(title, str) else [t for t in title or () if t]
     title_tokens = [tokens for t in titles if (tokens := _tokens(t))]
     memo: dict[tuple[int, str], Rule | None] = {}
     index = list(range(len(lines)))
     marks: dict[int, str] = {}
     for _ in range(MAX_PASSES):
-        current = [lines[i] for i in index]
+        current = [views[i] for i in index]
         if not current:
             break
-        state = _Pass(current, rules, [words[i] for i in index], index, memo)
+        state = _Pass(current, rules, [words[i] for i in index], index, memo, lowered)
         state.run_anywhere()
         state.run_title(title_tokens)
         state.run_head()
