@@ -902,9 +902,7 @@ def _missed_block(
     element with the most text between line breaks) when ``text`` holds less than
     MISSED_BLOCK of it: the fast path took another block, about as long as the article.
     Returns what that block is and its text."""
-    block, where = _text_block(tree)
-    if sum(len(t.split()) for t in block) > sum(len(p.split()) for p in paragraphs):
-        paragraphs, name = block, where
+    paragraphs, name = _largest_block(tree, paragraphs, name)
     size = sum(len(p.split()) for p in paragraphs)
     if size < MIN_BLOCK_WORDS:
         return None
@@ -912,6 +910,17 @@ def _missed_block(
     if _holds(evidence, text):
         return None
     return f"the {size} words of {name}", evidence
+
+
+def _largest_block(
+    tree: lxml_html.HtmlElement, paragraphs: list[str], name: str
+) -> tuple[list[str], str]:
+    """The page's largest block of text: the main container's ``paragraphs`` (called
+    ``name``), or the element with the most text between line breaks when it has more."""
+    block, where = _text_block(tree)
+    if sum(len(t.split()) for t in block) > sum(len(p.split()) for p in paragraphs):
+        return block, where
+    return paragraphs, name
 
 
 def _missed_list(tree: lxml_html.HtmlElement, text: str) -> tuple[str, str] | None:
@@ -1091,10 +1100,7 @@ def _replaces(tree: lxml_html.HtmlElement, fast: str, full: str) -> tuple[bool, 
         return False, kept
     if _words(full) >= _words(fast):
         return True, kept
-    paragraphs, _ = _container_text(tree)
-    block, _ = _text_block(tree)
-    if sum(len(t.split()) for t in block) > sum(len(p.split()) for p in paragraphs):
-        paragraphs = block
+    paragraphs, _ = _largest_block(tree, *_container_text(tree))
     evidence = "\n".join(paragraphs)
     return not evidence.strip() or _holds(evidence, full), kept
 
