@@ -1015,11 +1015,22 @@ def extract_body(
             f"the fast path's {words} words held {before:.0%} of {what}, "
             f"the full pass's {_words(full)} words {after:.0%}"
         )
-        if _words(full) > words and (after >= before + EVIDENCE_GAIN or not words):
+        if _takes_full(words, _words(full), before, after):
             body = Body(full, "full", why)
         else:
             body = Body(text, "fast", f"{why}: not enough more, kept the fast one")
     return _with_structured(body, structured, confirmed, tree)
+
+
+def _takes_full(fast_words: int, full_words: int, before: float, after: float) -> bool:
+    """Whether the full pass replaces a fast output that looked truncated, from their sizes
+    and the share of the evidence each holds (``before``: the fast one's). It must hold
+    EVIDENCE_GAIN more of it; and be the longer, unless the fast output holds less than
+    MISSED_BLOCK of the evidence and the full pass more: then the fast path took another
+    block than the article, and its length is no merit."""
+    if fast_words and after < before + EVIDENCE_GAIN:
+        return False
+    return full_words > fast_words or before < MISSED_BLOCK <= after
 
 
 def _menu_lines(text: str) -> tuple[int, int]:
