@@ -113,7 +113,7 @@ def _compile(pattern: str | None) -> re.Pattern[str] | None:
     if literal != literal.lower():
         # lines are lowered once and matched without IGNORECASE (see _Matcher.match)
         raise re.error(f"write patterns in lower case: {pattern[:60]!r}")
-    return re.compile(pattern, re.IGNORECASE)
+    return re.compile(pattern)
 
 
 def parse_rules(data: dict[str, object]) -> RuleSet:
