@@ -347,6 +347,44 @@ def test_is_date_line_in_other_languages_and_scripts():
         assert not is_date_line(text, rules), text
 
 
+def test_date_lines_with_french_times_spaced_czech_dates_and_spanish_el():
+    rules = default_rules()
+    for date in (
+        "Publié le 5 décembre 2026 à 08h15",
+        "Mis à jour le 5 décembre 2026 à 10h30",
+        "Publicado em 05/12/2026 às 10h30",
+        "Aktualizováno 5. 12. 2026 10:30",
+        "Publicado el 5 de diciembre de 2026",
+    ):
+        assert is_date_line(date, rules), date
+    # a time alone is no date; "10h30" among words is a sentence
+    for text in ("10h30", "Le match commence à 20h45 au Stade de France", "5. 12. kolo ligy"):
+        assert not is_date_line(text, rules), text
+
+
+def test_relative_times_go_at_the_start_only():
+    for stamp in ("Updated 2 hours ago", "vor 3 Stunden", "il y a 2 heures", "3小时前"):
+        assert removed(lines(stamp, *STORY)) == {stamp: "relative-time"}, stamp
+    # later in the story it is a quote or a subheading: kept
+    assert "2 hours ago" in clean_text(lines(STORY[0], "2 hours ago", *STORY[1:])).splitlines()
+
+
+def test_player_and_widget_labels_go_between_paragraphs():
+    labels = (
+        "Listen to this article",
+        "Skip to main content",
+        "Your browser does not support the video tag.",
+        "hide caption",
+        "(AP Photo/Evan Vucci)",
+        "Comments (12)",
+        "Continue reading the main story",
+    )
+    text = lines(STORY[0], *labels, STORY[1], STORY[2])
+    assert clean_text(text) == "\n".join(STORY[:3])
+    # a photographer's own credit is kept: it often heads a gallery, and truths keep it
+    assert "Photo: Jane Doe" in clean_text(lines(STORY[0], "Photo: Jane Doe", *STORY[1:]))
+
+
 def test_empty_and_blank_input():
     assert clean_lines("").text == ""
     assert clean_lines(" \n\t\n").removed == ()

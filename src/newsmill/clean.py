@@ -45,8 +45,11 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-
 _ADDRESS = re.compile(r"(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)+(?:/\S*)?/?", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 # numeric dates and times: 2019-11-19, 05/10/2018, 19.11.2019, 15:24, 11:28:02, 20th
-_NUMERIC_DATE = re.compile(r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b")
-_NUMERIC = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b|\b\d{1,4}(?:st|nd|rd|th|er|º|ª)?\b")
+# (and 5. 12. 2026, as Czech and Slovak write it); times also as 10h30 (French, Portuguese)
+_NUMERIC_DATE = re.compile(r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b|\b\d{1,2}\. \d{1,2}\. \d{4}\b")
+_NUMERIC = re.compile(
+    r"\b\d{1,2}:\d{2}(?::\d{2})?\b|\b\d{1,2}h\d{2}\b|\b\d{1,4}(?:st|nd|rd|th|er|º|ª)?\b"
+)
 # CJK dates, and times after them: 2024年1月5日, 1月5日, 2018년 8월 25일, 10時30分 (digits run
 # into the characters, so the word-bounded patterns above do not see them)
 _CJK_DATE = re.compile(
@@ -219,7 +222,7 @@ def is_date_line(line: str, rules: RuleSet) -> bool:
         rest = _CJK_TIME.sub(" ", rest)
     has_numeric_date = bool(cjk_dates) or bool(_NUMERIC_DATE.search(rest))
     rest = _NUMERIC_DATE.sub(" ", rest)
-    has_time = ":" in rest and bool(re.search(r"\d:\d\d", rest))
+    has_time = bool(re.search(r"\d:\d\d|\dh\d\d", rest))
     rest, numbers = _NUMERIC.subn(" ", rest)
     if not (has_numeric_date or numbers):
         return False
