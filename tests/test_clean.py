@@ -479,3 +479,20 @@ def test_runs_of_spaces_do_not_hide_a_heading():
     result = clean_lines(lines(*STORY, heading, "Tram depot plans go on show"))
     assert result.text == "\n".join(STORY)
     assert {r.text: r.rule for r in result.removed}[heading] == "related-block"
+
+
+def test_a_layout_tables_menu_goes_and_a_data_table_stays():
+    menu = ["|  | Reliability & Quality |  |", "|  |  |", "|  | Driving |  |", "| · | Safety |"]
+    data = ["| Load map |  |  |  |  |", "| Save map |  |  |  |  |", "| Sound |  |  |  |  |"]
+    scores = ["|  | Martin 10-4-22-0 |", "|  | Mason 8-2-21-2 |", "|  | Oram 5-0-15-1 |"]
+    result = clean_lines(lines(STORY[0], *menu, STORY[1], *data, STORY[2], *scores, STORY[3]))
+    assert {r.text: r.rule for r in result.removed} == {
+        "|  | Reliability & Quality |  |": "table-menu",
+        "|  |  |": "punctuation-only",  # a row of empty cells inside the run does not end it
+        "|  | Driving |  |": "table-menu",
+        "| · | Safety |": "table-menu",
+    }
+    assert result.text.splitlines() == [STORY[0], STORY[1], *data, STORY[2], *scores, STORY[3]]
+    # two such rows are no run: a table's heading rows, kept
+    two = clean_text(lines(STORY[0], *menu[2:], STORY[1]))
+    assert menu[2] in two.splitlines() and menu[3] in two.splitlines()

@@ -33,8 +33,8 @@ from typing import Literal
 from newsmill.models import RemovedLine
 
 Zone = Literal["anywhere", "head", "tail"]
-Kind = Literal["line", "block", "date", "title", "duplicate"]
-KINDS: frozenset[str] = frozenset({"line", "block", "date", "title", "duplicate"})
+Kind = Literal["line", "block", "date", "title", "duplicate", "menu-run"]
+KINDS: frozenset[str] = frozenset({"line", "block", "date", "title", "duplicate", "menu-run"})
 ZONES: frozenset[str] = frozenset({"anywhere", "head", "tail"})
 ITEM_SHAPES: frozenset[str] = frozenset({"short", "address", "tags"})
 TAG_MAX_WORDS = 6  # a tag ("Premier League", "stock car santa cruz do sul") is a name, not a clause
@@ -63,6 +63,8 @@ _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 _TAG_SEPARATOR = re.compile(r"\s*[,;|•·、，]\s*")  # not the "¦" of a table row
 _LETTER = re.compile(r"[^\W\d_]")
 _SENTENCE_END = re.compile(r"[.!?。！？]$")
+# what a menu entry does not hold: a number or a "label: value" (data), a sentence's end
+_NOT_A_LABEL = re.compile(r"[\d:：]|[.!?;,。！？]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,8 @@ class Rule:
     ends_article: bool = False
     examples_remove: tuple[str, ...] = ()
     examples_keep: tuple[str, ...] = ()
+    min_run: int = 3  # menu-run: rows in a run
+    max_cells: int = 4  # menu-run: cells of a row, empty ones included
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -148,6 +152,8 @@ def parse_rules(data: dict[str, object]) -> RuleSet:
                 ends_article=bool(raw.get("ends_article", False)),
                 examples_remove=tuple(examples.get("remove", ())),
                 examples_keep=tuple(examples.get("keep", ())),
+                min_run=int(raw.get("min_run", 3)),
+                max_cells=int(raw.get("max_cells", 4)),
             )
         except (KeyError, re.error) as err:
             raise ValueError(f"rule {raw.get('id')!r}: {err}") from err
@@ -210,6 +216,25 @@ def line_view(line: str) -> tuple[str, int]:
     if not cells:
         return "|", 1
     return " ¦ ".join(cells), word_count(" ".join(cells))
+
+
+def is_menu_row(line: str, rule: Rule) -> bool:
+    """Whether ``line`` is a layout table's row holding one short label: at most
+    ``rule.max_cells`` cells, one of them with text, of at most ``rule.max_words`` words and
+    without a number, a colon or a sentence's end. A data table's row fills several cells or
+    holds numbers; an item of a list in a table ends like a sentence."""
+    line = line.strip()
+    if len(line) < 2 or line[0] != "|":
+        return False
+    cells = _CELL_BORDER.split(line[1:-1] if line[-1] == "|" else line[1:])
+    if len(cells) > rule.max_cells:
+        return False
+    filled = [c.strip() for c in cells if _LETTER_OR_DIGIT.search(c)]
+    return (
+        len(filled) == 1
+        and word_count(filled[0]) <= (rule.max_words or 4)
+        and not _NOT_A_LABEL.search(filled[0])
+    )
 
 
 def is_date_line(line: str, rules: RuleSet) -> bool:
@@ -369,6 +394,7 @@ class _Pass:
         keys: list[int],
         memo: dict[tuple[int, str], Rule | None],
         lowered: list[str],
+        menu_rows: dict[str, list[bool]] | None = None,
     ) -> None:
         self.lines = lines
         self.rules = rules
@@ -376,6 +402,7 @@ class _Pass:
         self.keys = keys  # index of each line in the original text, for ``memo``
         self.memo = memo  # line matches do not depend on position: shared across passes
         self.lowered = lowered  # every line of the text in lower case, by ``keys``
+        self.menu_rows = menu_rows or {}  # per menu-run rule: each line's is_menu_row, by keys
         self.marks: list[str | None] = [None] * len(lines)
         self.matchers = _matchers(rules)
         self.ends = {r.id for r in rules.rules if r.ends_article}
@@ -465,6 +492,25 @@ class _Pass:
             elif swept and self.marks[i] is None and self.short(i):
                 self.marks[i] = TAIL_BLOCK
 
+    def run_menu_runs(self) -> None:
+        """Mark runs of at least ``min_run`` menu rows (:func:`is_menu_row`) not yet marked;
+        a line another rule removed (a row of empty cells, a menu bar) does not end a run."""
+        for rule in self.rules.rules:
+            rows = self.menu_rows.get(rule.id)
+            if rule.kind != "menu-run" or rows is None:
+                continue
+            i, n = 0, len(self.lines)
+            while i < n:
+                run, j = [], i
+                while j < n and (rows[self.keys[j]] or self.marks[j] is not None):
+                    if self.marks[j] is None:
+                        run.append(j)
+                    j += 1
+                if len(run) >= rule.min_run:
+                    for k in run:
+                        self.marks[k] = rule.id
+                i = max(j, i + 1)
+
     def run_duplicates(self) -> None:
         rule = next((r for r in self.rules.rules if r.kind == "duplicate"), None)
         if rule is None:
@@ -509,6 +555,12 @@ def clean_lines(
     words = [count for _, count in seen]
     titles = [title] if isinstance(title, str) else [t for t in title or () if t]
     title_tokens = [tokens for t in titles if (tokens := _tokens(t))]
+    menu_rows: dict[str, list[bool]] = {}  # only for a rule with enough rows for a run
+    for rule in rules.rules:
+        if rule.kind == "menu-run" and sum(line[0] == "|" for line in lines) >= rule.min_run:
+            rows = [is_menu_row(line, rule) for line in lines]
+            if sum(rows) >= rule.min_run:
+                menu_rows[rule.id] = rows
     memo: dict[tuple[int, str], Rule | None] = {}
     index = list(range(len(lines)))
     marks: dict[int, str] = {}
@@ -516,11 +568,12 @@ def clean_lines(
         current = [views[i] for i in index]
         if not current:
             break
-        state = _Pass(current, rules, [words[i] for i in index], index, memo, lowered)
+        state = _Pass(current, rules, [words[i] for i in index], index, memo, lowered, menu_rows)
         state.run_anywhere()
         state.run_title(title_tokens)
         state.run_head()
         state.run_tail()
+        state.run_menu_runs()
         state.run_duplicates()
         new = {index[k]: mark for k, mark in enumerate(state.marks) if mark}
         if not new:
