@@ -589,6 +589,37 @@ def test_a_full_pass_replaces_a_layout_only_when_it_keeps_the_story():
     assert not replaces and kept >= extract.LAYOUT_KEPT_PROSE
 
 
+def test_only_a_table_shaped_body_is_worth_the_layout_checks_second_pass():
+    # trafilatura's full pass prefers another extractor's text of about the same length only
+    # for a body without paragraph text, or with more tables than paragraphs
+    shaped = extract._table_shaped
+    prose = lxml_html.fromstring(
+        "<body><p>One.</p><p>Two.</p><table><tr><td>x</td></tr></table></body>"
+    )
+    assert not shaped(prose)
+    tables = lxml_html.fromstring("<body><p>One.</p><table/><table/></body>")
+    assert shaped(tables)
+    assert shaped(lxml_html.fromstring("<body><table><tr><td>cells</td></tr></table></body>"))
+    assert shaped(None)
+
+
+def test_the_layout_check_skips_the_full_pass_for_a_body_of_paragraphs(monkeypatch):
+    # The same fast output holding a frame's empty rows: the full pass runs (and is taken,
+    # the frame gone) only when trafilatura's body of that output is table-shaped.
+    story = [f"{sentence}, the council said on Tuesday night." for sentence in QUARRY_STORY]
+    fast_output = "\n".join(["|  |  |"] * 7 + story)
+    for table_shaped, passes, path in ((False, [True], "fast"), (True, [True, False], "full")):
+        calls = []
+
+        def extracted(tree, url, *, fast, table_shaped=table_shaped, calls=calls):
+            calls.append(fast)
+            return (fast_output, table_shaped) if fast else ("\n".join(story), False)
+
+        monkeypatch.setattr(extract, "_extract_with_shape", extracted)
+        body = extract.extract_body("<html><body><p>page</p></body></html>", URL)
+        assert calls == passes and body is not None and body.path == path, table_shaped
+
+
 TEASER = (
     "<li><a href='/news/{n}'><img src='/img/{n}.jpg' alt=''>Harbour works enter their second"
     " year</a> The dredging of the inner basin is due to finish before the autumn storms,"
