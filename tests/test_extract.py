@@ -589,6 +589,23 @@ def test_a_full_pass_replaces_a_layout_only_when_it_keeps_the_story():
     assert not replaces and kept >= extract.LAYOUT_KEPT_PROSE
 
 
+def test_a_comment_thread_is_no_evidence_of_the_articles_length():
+    story = "".join(f"<p>{s}, the council said on Tuesday night.</p>" for s in QUARRY_STORY)
+    comment = "<p>" + "I have lived next to the quarry for twenty years and never heard it. " * 4
+    thread = "".join(
+        f"<div class='comment-body' id='c{n}'>{comment}</p>{comment}</p></div>" for n in range(6)
+    )
+    page = (
+        "<html><body class='layout has-sidebar'><div><div><div class='story'>"
+        f"{story}</div></div></div><div id='comments'>{thread}</div></body></html>"
+    )
+    texts, name = extract._container_text(lxml_html.document_fromstring(page))
+    # the thread's <p> text is longer, but it is named like comments: the story is the
+    # evidence (the <body>'s "has-sidebar" is the page's layout, not the story's container)
+    assert name == "the <div> holding the most <p> text"
+    assert len(texts) == len(QUARRY_STORY) and texts[0].startswith(QUARRY_STORY[0])
+
+
 def test_only_a_table_shaped_body_is_worth_the_layout_checks_second_pass():
     # trafilatura's full pass prefers another extractor's text of about the same length only
     # for a body without paragraph text, or with more tables than paragraphs

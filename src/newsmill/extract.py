@@ -651,6 +651,13 @@ STRUCTURED_MIN_WORDS = 50
 # An HTML extraction with fewer shingles than this is too short to vouch for a JSON-LD body.
 STRUCTURED_MIN_SHARED = 20
 
+# The main container is evidence of the article's length only when neither it nor its nearest
+# containers (this many levels up) are named like comments, a sidebar, a widget or a menu
+# (_FURNITURE): a long comment thread's <p> text is not the story's, and a second pass run
+# for it returns the fast output unchanged. Not every level, nor the <body>: a page's
+# wrappers are named after its layout ("has-sidebar").
+EVIDENCE_FURNITURE_DEPTH = 3
+
 _PARAGRAPHS = etree.XPath("//p[not(ancestor::footer or ancestor::nav or ancestor::aside)]")
 _CONTAINERS = etree.XPath('//article | //*[@itemprop="articleBody"]')
 # Relative to the page's <body> (see _body): a page parsed as a fragment has none.
@@ -761,13 +768,13 @@ def _container_text(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
     best_words, name = 0, "paragraphs"
     for parent, texts in by_parent.items():
         words = sum(len(text.split()) for text in texts)
-        if words > best_words:
+        if words > best_words and not _furniture(parent, EVIDENCE_FURNITURE_DEPTH):
             best, best_words = texts, words
             name = f"the <{parent.tag}> holding the most <p> text"  # type: ignore[attr-defined]
     for element in _CONTAINERS(tree):
         texts = [read[p] if p in read else p.text_content() for p in _own_paragraphs(element)]
         words = sum(len(text.split()) for text in texts)
-        if words > best_words:
+        if words > best_words and not _furniture(element, EVIDENCE_FURNITURE_DEPTH):
             best, best_words = texts, words
             name = "<article>" if element.tag == "article" else "itemprop=articleBody"
     return best, name
@@ -841,10 +848,13 @@ def _prose_list(tree: lxml_html.HtmlElement) -> tuple[str, int]:
     return (best, best_words) if best else ("", 0)
 
 
-def _furniture(element: lxml_html.HtmlElement) -> bool:
-    """Whether ``element`` or a container around it is named (class, id) like comments,
-    a sidebar, a widget or a menu."""
-    for node in (element, *element.iterancestors()):
+def _furniture(element: lxml_html.HtmlElement, depth: int | None = None) -> bool:
+    """Whether ``element`` or a container around it (up to ``depth`` levels up, below the
+    <body>; all of them when None) is named (class, id) like comments, a sidebar, a widget
+    or a menu."""
+    for level, node in enumerate((element, *element.iterancestors())):
+        if depth is not None and (level > depth or node.tag in ("body", "html")):
+            return False
         if _FURNITURE.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
             return True
     return False
