@@ -606,6 +606,21 @@ def test_a_comment_thread_is_no_evidence_of_the_articles_length():
     assert len(texts) == len(QUARRY_STORY) and texts[0].startswith(QUARRY_STORY[0])
 
 
+def test_the_pages_text_leaves_out_reader_comments():
+    page = (
+        "<html><body><div class='story'><p>The board voted on Tuesday.</p></div>"
+        "<section id='Comments'><div class='commentBody'><p>First!</p></div></section>"
+        "<div class='post-comment-form'>Leave a reply</div><p>Print edition</p></body></html>"
+    )
+    body = extract._body(lxml_html.document_fromstring(page))
+    text = " ".join(extract._page_text(body, comments=False))
+    assert "The board voted on Tuesday." in text and "Print edition" in text
+    assert "First!" not in text and "Leave a reply" not in text
+    # the cheaper reading, which bounds it (the check reads the other only when this one
+    # already makes the fast output look short)
+    assert "First!" in " ".join(extract._page_text(body))
+
+
 def test_only_a_table_shaped_body_is_worth_the_layout_checks_second_pass():
     # trafilatura's full pass prefers another extractor's text of about the same length only
     # for a body without paragraph text, or with more tables than paragraphs
