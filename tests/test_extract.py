@@ -606,6 +606,20 @@ def test_a_comment_thread_is_no_evidence_of_the_articles_length():
     assert len(texts) == len(QUARRY_STORY) and texts[0].startswith(QUARRY_STORY[0])
 
 
+def test_a_comment_is_not_the_pages_largest_block_of_text():
+    lines = "<br>".join(f"{s}, the council said on Tuesday night." for s in QUARRY_STORY)
+    reply = "<br>".join(
+        ["I have lived next to the quarry for twenty years and never heard it."] * 9
+    )
+    page = (
+        f"<html><body><table><tr><td class='story'>{lines}</td></tr></table>"
+        f"<div class='comment-list'><div><div class='text'>{reply}</div></div></div></body></html>"
+    )
+    texts, name = extract._text_block(lxml_html.document_fromstring(page))
+    assert name == "the <td> holding the most text between line breaks"
+    assert QUARRY_STORY[0] in " ".join(texts)
+
+
 def test_the_pages_text_leaves_out_reader_comments():
     page = (
         "<html><body><div class='story'><p>The board voted on Tuesday.</p></div>"

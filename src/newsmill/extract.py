@@ -651,8 +651,9 @@ STRUCTURED_MIN_WORDS = 50
 # An HTML extraction with fewer shingles than this is too short to vouch for a JSON-LD body.
 STRUCTURED_MIN_SHARED = 20
 
-# The main container is evidence of the article's length only when neither it nor its nearest
-# containers (this many levels up) are named like comments, a sidebar, a widget or a menu
+# The main container (and the largest block of text, _text_block) is evidence of the
+# article's length only when neither it nor its nearest containers (this many levels up) are
+# named like comments, a sidebar, a widget or a menu
 # (_FURNITURE): a long comment thread's <p> text is not the story's, and a second pass run
 # for it returns the fast output unchanged. Not every level, nor the <body>: a page's
 # wrappers are named after its layout ("has-sidebar").
@@ -816,7 +817,8 @@ def _text_block(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
     """The texts of the block element (``<td>``, ``<div>``, ...) holding the most text
     between line breaks: its own text, its paragraphs' and its inline markup's (links
     aside), and what that element is. Only elements with a ``<br>`` are read (paragraphs
-    alone are :func:`_container_text`'s)."""
+    alone are :func:`_container_text`'s), and none in a container named like comments or a
+    sidebar (EVIDENCE_FURNITURE_DEPTH)."""
     best: list[str] = []
     best_words, name, seen = 0, "block", set()
     for block in _BR_PARENTS(tree):
@@ -831,7 +833,11 @@ def _text_block(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
                 texts.append(child.text_content())
             texts.append(child.tail or "")
         words = sum(len(text.split()) for text in texts)
-        if words > best_words and not _OUTSIDE_ARTICLE(block):
+        if (
+            words > best_words
+            and not _OUTSIDE_ARTICLE(block)
+            and not _furniture(block, EVIDENCE_FURNITURE_DEPTH)
+        ):
             best, best_words = texts, words
             name = f"the <{block.tag}> holding the most text between line breaks"
     return best, name
