@@ -653,10 +653,10 @@ STRUCTURED_MIN_SHARED = 20
 
 # The main container (and the largest block of text, _text_block) is evidence of the
 # article's length only when neither it nor its nearest containers (this many levels up) are
-# named like comments, a sidebar, a widget or a menu
-# (_FURNITURE): a long comment thread's <p> text is not the story's, and a second pass run
-# for it returns the fast output unchanged. Not every level, nor the <body>: a page's
-# wrappers are named after its layout ("has-sidebar").
+# named like comments, a sidebar, a widget or a menu (_FURNITURE): a long comment thread's
+# <p> text is not the story's, and a second pass run for it returns the fast output
+# unchanged. Not every level, nor the <body>: a page's wrappers are named after its layout
+# ("has-sidebar").
 EVIDENCE_FURNITURE_DEPTH = 3
 
 _PARAGRAPHS = etree.XPath("//p[not(ancestor::footer or ancestor::nav or ancestor::aside)]")
