@@ -211,11 +211,16 @@ def line_view(line: str) -> tuple[str, int]:
         line = " ".join(line.split())
     if len(line) < 2 or line[0] != "|" or line[-1] != "|":
         return line, word_count(line)
-    cells = [c.replace("\\|", "|").strip(" |") for c in _CELL_BORDER.split(line[1:-1])]
-    cells = [c for c in cells if _LETTER_OR_DIGIT.search(c)]
+    cells = [c for c in _cells(line[1:-1]) if _LETTER_OR_DIGIT.search(c)]
     if not cells:
         return "|", 1
     return " ¦ ".join(cells), word_count(" ".join(cells))
+
+
+def _cells(row: str) -> list[str]:
+    """The cells of a table row as extraction renders it, between its outer borders
+    (``a | b`` of ``| a | b |``; a literal pipe in a cell is ``\\|``), empty ones included."""
+    return [c.replace("\\|", "|").strip(" |") for c in _CELL_BORDER.split(row)]
 
 
 def is_menu_row(line: str, rule: Rule) -> bool:
@@ -226,7 +231,7 @@ def is_menu_row(line: str, rule: Rule) -> bool:
     line = line.strip()
     if len(line) < 2 or line[0] != "|":
         return False
-    cells = _CELL_BORDER.split(line[1:-1] if line[-1] == "|" else line[1:])
+    cells = _cells(line[1:-1] if line[-1] == "|" else line[1:])  # the last border may lack
     if len(cells) > rule.max_cells:
         return False
     filled = [c.strip() for c in cells if _LETTER_OR_DIGIT.search(c)]
@@ -496,8 +501,8 @@ class _Pass:
         """Mark runs of at least ``min_run`` menu rows (:func:`is_menu_row`) not yet marked;
         a line another rule removed (a row of empty cells, a menu bar) does not end a run."""
         for rule in self.rules.rules:
-            rows = self.menu_rows.get(rule.id)
-            if rule.kind != "menu-run" or rows is None:
+            rows = self.menu_rows.get(rule.id)  # only menu-run rules have rows
+            if rows is None:
                 continue
             i, n = 0, len(self.lines)
             while i < n:
