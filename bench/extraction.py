@@ -158,7 +158,7 @@ def _newsmill(page: Page) -> str:
 def _path_label(extraction: str | None) -> str:
     """The path of ``Article.extraction``, and whether a second pass ran and was not taken."""
     path, _, why = (extraction or "?").partition(": ")
-    if path != "full" and "the full pass" in why:
+    if path not in ("full", "merged") and "the full pass" in why:
         return f"{path} (after a full pass)"
     return path
 

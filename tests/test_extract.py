@@ -441,6 +441,96 @@ def test_a_live_blog_of_one_article_element_per_entry_keeps_every_entry():
     assert "words outside links" in article.extraction
 
 
+def test_a_body_split_over_containers_of_one_name_is_joined():
+    # Three "article__body" parts between ad rails and a signup box: both of trafilatura's
+    # passes stop after the first one.
+    name = "split-body-chunks.html"
+    assert "Finding drivers" not in fast_path(name)
+    article = parse(name)
+    assert article.text.startswith("KELBY — The number 42 is the only bus")
+    assert "Finding drivers was harder than finding money." in article.text
+    assert article.text.endswith("a driver who knew every one of them by name.")
+    for boilerplate in ("Morning Brief", "Sign up", "Advertisement"):
+        assert boilerplate not in article.text
+    assert article.extraction.startswith("merged: the fast path's 120 words held 23% of")
+    assert "the full pass's 120 words 23%" in article.extraction
+    assert article.extraction.endswith(
+        "the body is split over 3 <div class='story__body article__body'> elements, joined"
+        " they give 481 words holding 94%"
+    )
+
+
+SPLIT_PART = "<p>" + "The ferry will run twice an hour from May until the end of October. " * 3
+
+
+@pytest.mark.parametrize(
+    ("layout", "parts"),
+    [
+        # parts in their layout wrappers, which share the name too: the inner ones
+        (
+            "<article><div class='grid'><div class='body'>{p}</div><aside>Ad</aside></div>"
+            "<div class='grid'><div class='body'>{p}</div></div></article>",
+            2,
+        ),
+        # one part inside another of the same name counts once: no split
+        ("<article><div class='body'>{p}<div class='body'>{p}</div></div></article>", 0),
+        # far apart (no ancestor in common within SPLIT_LEVELS levels)
+        (
+            "<div class='a'><div><div><div class='body'>{p}</div></div></div></div>"
+            "<div class='b'><div><div><div class='body'>{p}</div></div></div></div>",
+            0,
+        ),
+        # reader comments are no part of the story
+        (
+            "<div id='thread'><div class='comment-text'>{p}</div><div class='comment-text'>"
+            "{p}</div></div>",
+            0,
+        ),
+        # teasers too short to be parts of a story
+        (
+            "<section><div class='card'><p>Bus fares rise in May.</p></div>"
+            "<div class='card'><p>New bridge opens.</p></div></section>",
+            0,
+        ),
+    ],
+)
+def test_the_parts_of_a_split_body(layout, parts):
+    tree = lxml_html.document_fromstring(f"<html><body>{layout.format(p=SPLIT_PART)}</body></html>")
+    found = extract._split_body(tree)
+    assert len(found or []) == parts
+    if found:
+        assert all(part.get("class") == "body" for part in found)
+
+
+def test_joining_the_parts_leaves_the_page_alone():
+    part, promo = f"<div class='body'>{SPLIT_PART}</div>", "<div class='promo'>Subscribe</div>"
+    second = f"<div class='body'>tail text {SPLIT_PART}</div>"
+    html = f"<html><body><article>{part}{promo}{second}</article></body></html>"
+    tree = lxml_html.document_fromstring(html)
+    joined = extract._with_parts_joined(tree, extract._split_body(tree))
+    parts = joined.find_class("body")
+    assert len(parts) == 1 and parts[0].text_content().count("The ferry will run") == 6
+    assert "tail text" in parts[0].text_content()  # a part's own text is moved too
+    assert len(tree.find_class("body")) == 2  # the page itself is unchanged
+
+
+def test_joined_parts_are_kept_only_when_they_hold_more_of_the_evidence():
+    second = "<p>" + "Winter sailings stay at one an hour, weather permitting, as before. " * 3
+    parts = [f"<div class='article__body'>{text}</div>" for text in (SPLIT_PART, second)]
+    html = f"<html><body><article>{parts[0]}<aside>Ad</aside>{parts[1]}</article></body></html>"
+    tree = lxml_html.document_fromstring(html)
+    fast = extract.Body("The ferry will run twice an hour.", "fast", "looked short")
+    unrelated = "The school board met on Monday to discuss the budget for next year. " * 5
+    kept = extract._joined(tree, None, unrelated, fast, 0.0)
+    assert kept is not None and kept.path == "fast" and kept.text == fast.text
+    assert kept.why.endswith(": kept the fast one")
+    evidence = SPLIT_PART.removeprefix("<p>") + second.removeprefix("<p>")
+    merged = extract._joined(tree, None, evidence, fast, 0.1)
+    assert merged is not None and merged.path == "merged"
+    assert "Winter sailings" in merged.text and "The ferry will run" in merged.text
+    assert merged.why.endswith("joined they give 75 words holding 100%")
+
+
 def test_a_first_container_holding_only_a_teaser_does_not_end_the_article():
     # The story's first paragraph is shown; the rest waits in a hidden paywall container.
     assert "Mill Street" not in fast_path("paywall-teaser.html")

@@ -22,6 +22,7 @@ lend its dates to the article; without a declared date, ``published`` is None.
 from __future__ import annotations
 
 import codecs
+import copy
 import json
 import logging
 import re
@@ -651,6 +652,16 @@ STRUCTURED_MIN_WORDS = 50
 # An HTML extraction with fewer shingles than this is too short to vouch for a JSON-LD body.
 STRUCTURED_MIN_SHARED = 20
 
+# When neither pass holds MISSED_BLOCK of the evidence, the body may be split: trafilatura
+# takes the first element its rules know by name ("article__body"), and a page that cuts its
+# story into several such elements (around an ad rail, an embed, a signup box) loses all but
+# the first part. Parts: elements of the same tag and class, none inside another, each with
+# at least SPLIT_PART_WORDS words of <p> text, with an ancestor in common at most
+# SPLIT_LEVELS levels up. Joined into the first, they are read once more (path ``merged``),
+# taken on the terms of the second pass (EVIDENCE_GAIN more of the evidence, and longer).
+SPLIT_PART_WORDS = 30
+SPLIT_LEVELS = 3
+
 # The main container (and the largest block of text, _text_block) is evidence of the
 # article's length only when neither it nor its nearest containers (this many levels up) are
 # named like comments, a sidebar, a widget or a menu (_FURNITURE): a long comment thread's
@@ -713,8 +724,9 @@ class Body:
 
     path: ``fast`` (trafilatura's fast path, checked), ``full`` (a second pass without
     ``fast``, run because the fast one looked short, or held the site's menus or a layout
-    table), ``structured-data`` (the page's
-    JSON-LD ``articleBody``, which the HTML extraction missed most of).
+    table), ``merged`` (the fast path again, on the page with the parts of a split body
+    joined: both passes looked short), ``structured-data`` (the page's JSON-LD
+    ``articleBody``, which the HTML extraction missed most of).
     """
 
     text: str
@@ -1087,7 +1099,95 @@ def extract_body(
             body = Body(full, "full", why)
         else:
             body = Body(text, "fast", f"{why}: not enough more, kept the fast one")
+        if max(before, after) < MISSED_BLOCK:
+            body = _joined(tree, url, evidence, body, max(before, after)) or body
     return _with_structured(body, structured, confirmed, tree)
+
+
+def _joined(
+    tree: lxml_html.HtmlElement, url: str | None, evidence: str, body: Body, held: float
+) -> Body | None:
+    """The fast path's text of the page with the parts of a split body joined
+    (:func:`_split_body`) when it holds EVIDENCE_GAIN more of ``evidence`` than ``body``
+    (which holds ``held`` of it) and is longer; None when the page has no split body."""
+    parts = _split_body(tree)
+    if parts is None:
+        return None
+    text = _extract(_with_parts_joined(tree, parts), url, fast=True)
+    joined = _coverage(evidence, text)
+    name = f"<{parts[0].tag} class={parts[0].get('class', '').strip()!r}>"
+    why = (
+        f"{body.why}; the body is split over {len(parts)} {name} elements, joined they give "
+        f"{_words(text)} words holding {joined:.0%}"
+    )
+    if joined >= held + EVIDENCE_GAIN and _words(text) > _words(body.text):
+        return Body(text, "merged", why)
+    return Body(body.text, body.path, f"{why}: kept the {body.path} one")
+
+
+def _split_body(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement] | None:
+    """The parts of the page's split body (see SPLIT_PART_WORDS) with the most <p> text
+    together, in page order; None when there are no two such parts. Of groups as large, the
+    last in the page: an inner group (the text containers in their layout wrappers)."""
+    groups: dict[tuple[str, str], list[lxml_html.HtmlElement]] = {}
+    for element in tree.iter("div", "section", "article", "main", "td"):
+        name = (element.get("class") or "").strip()
+        if name:
+            groups.setdefault((element.tag, name), []).append(element)
+    best, best_words = None, 0
+    for elements in groups.values():
+        if len(elements) < 2:
+            continue
+        members = set(elements)
+        parts = [
+            element
+            for element in elements
+            if not any(above in members for above in element.iterancestors())
+            and _paragraph_words(element) >= SPLIT_PART_WORDS
+            and not _furniture(element, EVIDENCE_FURNITURE_DEPTH)
+        ]
+        if len(parts) < 2 or not _near(parts):
+            continue
+        words = sum(map(_paragraph_words, parts))
+        if words >= best_words:
+            best, best_words = parts, words
+    return best
+
+
+def _paragraph_words(element: lxml_html.HtmlElement) -> int:
+    return sum(len(p.text_content().split()) for p in element.iter("p"))
+
+
+def _near(elements: list[lxml_html.HtmlElement]) -> bool:
+    """Whether ``elements`` have an ancestor in common at most SPLIT_LEVELS levels up."""
+    common: set[lxml_html.HtmlElement] | None = None
+    for element in elements:
+        above = set(list(element.iterancestors())[:SPLIT_LEVELS])
+        common = above if common is None else common & above
+        if not common:
+            return False
+    return True
+
+
+def _with_parts_joined(
+    tree: lxml_html.HtmlElement, parts: list[lxml_html.HtmlElement]
+) -> lxml_html.HtmlElement:
+    """A copy of ``tree`` in which the content of ``parts`` (elements of it) is moved into
+    the first part and the others removed."""
+    where = {element: i for i, element in enumerate(tree.iter())}
+    wanted = {where[part] for part in parts}
+    joined = copy.deepcopy(tree)
+    first, *others = [e for i, e in enumerate(joined.iter()) if i in wanted]
+    for part in others:
+        if part.text and part.text.strip():
+            last = first[-1] if len(first) else None
+            if last is None:
+                first.text = f"{first.text or ''} {part.text}"
+            else:
+                last.tail = f"{last.tail or ''} {part.text}"
+        first.extend(list(part))
+        part.getparent().remove(part)
+    return joined
 
 
 def _takes_full(fast_words: int, full_words: int, before: float, after: float) -> bool:

@@ -30,7 +30,8 @@ class Article:
     language: str | None = None
     url: str | None = None
     # Which extraction path produced ``text`` and why, "path: reason" (path: fast, full,
-    # structured-data, or text for plain-text input; see newsmill.extract.extract_body).
+    # merged, structured-data, or text for plain-text input; see
+    # newsmill.extract.extract_body).
     extraction: str | None = None
     removed: tuple[RemovedLine, ...] = field(default=(), compare=False, repr=False)
     # True when ``language`` was detected from the text (the page declares none;

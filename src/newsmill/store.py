@@ -375,9 +375,10 @@ def m008_archives(db: sqlite_utils.Database) -> None:
 @migrations()
 def m009_extraction_path(db: sqlite_utils.Database) -> None:
     """``articles.extraction``: which extraction path produced the article's text, and why
-    (``fast: ...``, ``full: ...``, ``structured-data: ...``; :mod:`newsmill.extract`), shown
-    by ``newsmill explain``. Kept on the article (not on each event): the text, and so the
-    article, is what that path produced, and ``reprocess`` updates it with the text."""
+    (``fast: ...``, ``full: ...``, ``merged: ...``, ``structured-data: ...``;
+    :mod:`newsmill.extract`), shown by ``newsmill explain``. Kept on the article (not on
+    each event): the text, and so the article, is what that path produced, and
+    ``reprocess`` updates it with the text."""
     db["articles"].add_column("extraction", str)
 
 
