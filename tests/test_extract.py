@@ -531,6 +531,47 @@ def test_joined_parts_are_kept_only_when_they_hold_more_of_the_evidence():
     assert merged.why.endswith("joined they give 75 words holding 100%")
 
 
+def test_a_fast_output_that_is_a_sidebar_list_gives_way_to_the_story():
+    # An old blog editor wrote the post in <div>s; the sidebar's schedule is the page's
+    # only <p> text, and the fast path takes it.
+    name = "list-sidebar.html"
+    assert fast_path(name).startswith("2026 SPRING TOUR\nMarch 1: Leeds, UK")
+    article = parse(name)
+    assert article.text.startswith("People often ask which of our sessions")
+    assert article.text.endswith("Tell us where your favourite early-morning place is!")
+    assert "Leeds" not in article.text
+    assert article.extraction == (
+        "full: the fast path's 163 words held no line of prose, the full pass's 149 words"
+        " 149 words of prose, 100% of it in the page's text outside links and lists"
+    )
+
+
+def test_a_page_whose_article_is_a_list_keeps_it():
+    wards = "".join(
+        f"<p>Ward {n}: {name} (Ind) {1000 + 37 * n} votes, turnout {40 + n}%</p>"
+        for n, name in enumerate(["Jane Ardery", "Colm Hale", "Ines Mward", "Odile Brann"] * 6)
+    )
+    html = (
+        "<html><head><title>Kelby council election: results by ward</title></head><body>"
+        f"<h1>Kelby council election: results by ward</h1><div class='results'>{wards}</div>"
+        "<div id='footer'><a href='/about'>About us</a></div></body></html>"
+    )
+    article = parse_article(html, URL)
+    assert "Ward 0: Jane Ardery (Ind) 1000 votes" in article.text
+    assert "Ward 23: Odile Brann (Ind) 1851 votes" in article.text
+    assert article.extraction.startswith("fast: the fast path's ")
+    assert article.extraction.endswith(": kept the fast one")
+
+
+def test_only_a_fast_output_without_prose_is_checked_as_a_list():
+    tree = lxml_html.document_fromstring("<html><body><p>x</p></body></html>")
+    short_lines = "\n".join(f"March {n}: Leeds, UK" for n in range(1, 31))
+    one_sentence = "This is the one line of the page that reads as a sentence of prose.\n"
+    assert extract._without_list(tree, None, one_sentence + short_lines, 130) is None
+    assert extract._without_list(tree, None, short_lines[:200], 60) is None  # too short
+    assert extract._without_list(tree, None, short_lines, 120) is not None
+
+
 def test_a_first_container_holding_only_a_teaser_does_not_end_the_article():
     # The story's first paragraph is shown; the rest waits in a hidden paywall container.
     assert "Mill Street" not in fast_path("paywall-teaser.html")

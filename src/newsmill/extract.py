@@ -641,6 +641,14 @@ PROSE_LINE_WORDS = 10
 LAYOUT_ROWS = 6
 LAYOUT_SHARE = 0.3
 LAYOUT_KEPT_PROSE = 0.5
+# A fast output of at least LIST_WORDS words without one line of prose (PROSE_LINE_WORDS
+# words or more) is a list: a tour's dates, a sidebar's links, while the story sits elsewhere.
+# The full pass replaces it when its text reads as prose (at least LIST_PROSE of its words in
+# such lines) of the page's own (LIST_PROSE of its 4-word shingles in the page's text outside
+# links, lists, navigation and comments): a page whose article is a list (a schedule, results)
+# keeps it, unless the full pass finds prose the page holds outside its lists.
+LIST_WORDS = 100
+LIST_PROSE = 0.5
 # A JSON-LD body is evidence (and a candidate) only when it agrees with the page: at least
 # this share of its 4-word shingles is text of the page, or of the HTML extraction's shingles
 # is in it (see _agrees; else it is stale) ...
@@ -723,10 +731,10 @@ class Body:
     """The extracted body text, the path that produced it and why (``explain`` shows it).
 
     path: ``fast`` (trafilatura's fast path, checked), ``full`` (a second pass without
-    ``fast``, run because the fast one looked short, or held the site's menus or a layout
-    table), ``merged`` (the fast path again, on the page with the parts of a split body
-    joined: both passes looked short), ``structured-data`` (the page's JSON-LD
-    ``articleBody``, which the HTML extraction missed most of).
+    ``fast``, run because the fast one looked short, held the site's menus or a layout
+    table, or was a list without prose), ``merged`` (the fast path again, on the page with
+    the parts of a split body joined: both passes looked short), ``structured-data`` (the
+    page's JSON-LD ``articleBody``, which the HTML extraction missed most of).
     """
 
     text: str
@@ -1086,6 +1094,7 @@ def extract_body(
         body = (
             _without_menus(tree, url, text, words)
             or (_without_layout(tree, url, text, words) if table_shaped else None)
+            or _without_list(tree, url, text, words)
             or Body(text, "fast", f"{words} words; no evidence of a longer article")
         )
     else:
@@ -1262,6 +1271,28 @@ def _without_layout(
         "fast path's prose"
     )
     if replaces and full_rows < rows:
+        return Body(full, "full", why)
+    return Body(text, "fast", f"{why}: kept the fast one")
+
+
+def _without_list(
+    tree: lxml_html.HtmlElement, url: str | None, text: str, words: int
+) -> Body | None:
+    """The full pass's text when the fast path's ``text`` (of ``words`` words) is a list
+    (see LIST_WORDS) and the full pass's reads as the page's prose (see LIST_PROSE); None
+    when ``text`` is no list."""
+    if words < LIST_WORDS or _prose(text):
+        return None
+    full = _extract(tree, url, fast=False)
+    prose = _prose(full)
+    page = " ".join(_page_text(_body(tree), comments=False))
+    held = _coverage(prose, page) if prose else 0.0
+    why = (
+        f"the fast path's {words} words held no line of prose, the full pass's "
+        f"{_words(full)} words {_words(prose)} words of prose, {held:.0%} of it in the "
+        "page's text outside links and lists"
+    )
+    if _words(prose) >= LIST_PROSE * _words(full) and held >= LIST_PROSE:
         return Body(full, "full", why)
     return Body(text, "fast", f"{why}: kept the fast one")
 
