@@ -1108,8 +1108,9 @@ def extract_body(
             body = Body(full, "full", why)
         else:
             body = Body(text, "fast", f"{why}: not enough more, kept the fast one")
+        held = after if body.path == "full" else before
         if max(before, after) < MISSED_BLOCK:
-            body = _joined(tree, url, evidence, body, max(before, after)) or body
+            body = _joined(tree, url, evidence, body, held) or body
     return _with_structured(body, structured, confirmed, tree)
 
 
