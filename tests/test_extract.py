@@ -753,17 +753,30 @@ def test_a_comment_is_not_the_pages_largest_block_of_text():
 
 def test_the_pages_text_leaves_out_reader_comments():
     page = (
-        "<html><body><div class='story'><p>The board voted on Tuesday.</p></div>"
-        "<section id='Comments'><div class='commentBody'><p>First!</p></div></section>"
-        "<div class='post-comment-form'>Leave a reply</div><p>Print edition</p></body></html>"
+        "<html><body class='single comments-open'><div class='story'><p>The board voted on"
+        " Tuesday.</p></div><section id='Comments'><div class='commentBody'><p>First!</p></div>"
+        "</section><div class='post-comment-form'>Leave a reply</div><p>Print edition</p>"
+        "</body></html>"
     )
     body = extract._body(lxml_html.document_fromstring(page))
-    text = " ".join(extract._page_text(body, comments=False))
+    text = " ".join(extract._page_text(body))
+    # the <body>'s name is the page's layout: its text stays
     assert "The board voted on Tuesday." in text and "Print edition" in text
     assert "First!" not in text and "Leave a reply" not in text
-    # the cheaper reading, which bounds it (the check reads the other only when this one
-    # already makes the fast output look short)
-    assert "First!" in " ".join(extract._page_text(body))
+
+
+def test_the_pages_text_is_read_in_order_outside_links_lists_and_furniture():
+    page = (
+        "<html><body>Lead <b>bold</b> tail <a href='/x'>link</a> after the link"
+        "<!-- a note --> after the note<ul><li>menu</li></ul><nav>Home</nav>"
+        "<div><p>One <i>two</i></p> three</div><header>Logo</header><footer>(c)</footer>"
+        "<aside>Ad</aside><select><option>EN</option></select><noscript>Enable</noscript>"
+        "<script>x()</script><style>p{}</style>end</body></html>"
+    )
+    texts = extract._page_text(extract._body(lxml_html.document_fromstring(page)))
+    assert " ".join(t.strip() for t in texts) == (
+        "Lead bold tail after the link after the note One two three end"
+    )
 
 
 def test_only_a_table_shaped_body_is_worth_the_layout_checks_second_pass():

@@ -680,19 +680,10 @@ EVIDENCE_FURNITURE_DEPTH = 3
 
 _PARAGRAPHS = etree.XPath("//p[not(ancestor::footer or ancestor::nav or ancestor::aside)]")
 _CONTAINERS = etree.XPath('//article | //*[@itemprop="articleBody"]')
-# Relative to the page's <body> (see _body): a page parsed as a fragment has none.
-_OUTSIDE_LINKS = (
-    "ancestor::a or ancestor::li or ancestor::nav or ancestor::footer or ancestor::aside"
-    " or ancestor::header or ancestor::select or ancestor::script or ancestor::style"
-    " or ancestor::noscript"
-)
-_PAGE_TEXT = etree.XPath(f".//text()[not({_OUTSIDE_LINKS})]")
-# ... and outside containers whose class or id says "comment" (a reader's text, not the
-# story's): twice the cost, so read only when the text above already makes the fast output
-# look short (leaving text out can only make it look longer).
-_PAGE_TEXT_WITHOUT_COMMENTS = etree.XPath(
-    f".//text()[not({_OUTSIDE_LINKS}"
-    " or ancestor::*[contains(@class, 'omment') or contains(@id, 'omment')])]"
+# Elements whose text is not the page's text in _page_text: links, list items, navigation,
+# header, footer, asides, form selects, code.
+_OUTSIDE_TEXT = frozenset(
+    ("a", "li", "nav", "footer", "aside", "header", "select", "script", "style", "noscript")
 )
 _BODY_STRING = etree.XPath("string(.)")
 # Where a line break's text goes up to the block element that holds it: a paragraph, a line
@@ -709,6 +700,7 @@ _LONG_LISTS = etree.XPath(
 )
 _LIST_ITEMS = etree.XPath("count(.//li)")
 _LIST_ITEMS_WITH_IMAGES = etree.XPath("count(.//li[.//img])")
+_COMMENT_NAME = re.compile("omment")
 _FURNITURE = re.compile(r"comment|reply|sidebar|widget|menu|(?<![a-z])nav", re.IGNORECASE)
 _INLINE_TAGS = frozenset(
     {"p", "br", "font", "b", "i", "u", "em", "strong", "span", "small", "big", "sub", "sup",
@@ -827,10 +819,38 @@ def _body(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
     return tree if body is None else body
 
 
-def _page_text(body: lxml_html.HtmlElement, *, comments: bool = True) -> list[str]:
-    """The page's text outside links, lists, navigation, header and footer, and outside
-    reader comments unless ``comments``."""
-    return (_PAGE_TEXT if comments else _PAGE_TEXT_WITHOUT_COMMENTS)(body)
+def _page_text(body: lxml_html.HtmlElement) -> list[str]:
+    """The texts of ``body`` outside links, lists, navigation, header and footer (see
+    _OUTSIDE_TEXT) and reader comments (elements below ``body`` whose class or id says
+    "comment"; a page's <body> is named after its layout, "comments-open"), in page order.
+    A walk over the tree: an XPath that tests each text node's ancestors took 7 times as
+    long."""
+    texts: list[str] = []
+    todo: list[lxml_html.HtmlElement | str] = [body]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            texts.append(item)
+            continue
+        if item.text:
+            texts.append(item.text)
+        for child in reversed(item):  # popped in page order: each child, then its tail
+            if child.tail:
+                todo.append(child.tail)
+            tag = child.tag
+            if isinstance(tag, str) and tag not in _OUTSIDE_TEXT and not _comments(child):
+                todo.append(child)
+    return texts
+
+
+def _comments(element: lxml_html.HtmlElement) -> bool:
+    """Whether an element's class or id says "comment" (reader comments, a comment form)."""
+    return _COMMENT_NAME.search(_name(element)) is not None
+
+
+def _name(element: lxml_html.HtmlElement) -> str:
+    """An element's class and id, for matching against names."""
+    return f"{element.get('class') or ''} {element.get('id') or ''}"
 
 
 def _text_block(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
@@ -890,7 +910,7 @@ def _furniture(element: lxml_html.HtmlElement, depth: int | None = None) -> bool
     for level, node in enumerate((element, *element.iterancestors())):
         if depth is not None and (level > depth or node.tag in ("body", "html")):
             return False
-        if _FURNITURE.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
+        if _FURNITURE.search(_name(node)):
             return True
     return False
 
@@ -1041,11 +1061,9 @@ def _shortfall(
     body = _body(tree)
     if words < SHORT_OF_PAGE * len(_BODY_STRING(body).split()):
         page = _page_text(body)
-        if words < SHORT_OF_PAGE * sum(len(t.split()) for t in page):
-            page = _page_text(body, comments=False)
-            size = sum(len(t.split()) for t in page)
-            if words < SHORT_OF_PAGE * size:
-                return f"the page's {size} words outside links", " ".join(page), None
+        size = sum(len(t.split()) for t in page)
+        if words < SHORT_OF_PAGE * size:
+            return f"the page's {size} words outside links", " ".join(page), None
     missed = _missed_block(tree, text, paragraphs, name) or _missed_list(tree, text)
     if missed is not None:
         return (*missed, None)
@@ -1286,7 +1304,7 @@ def _without_list(
         return None
     full = _extract(tree, url, fast=False)
     prose = _prose(full)
-    page = " ".join(_page_text(_body(tree), comments=False))
+    page = " ".join(_page_text(_body(tree)))
     held = _coverage(prose, page) if prose else 0.0
     why = (
         f"the fast path's {words} words held no line of prose, the full pass's "
