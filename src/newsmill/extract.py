@@ -1242,6 +1242,8 @@ def _without_menus(
     """The full pass's text when the fast path's ``text`` (of ``words`` words) holds the
     site's menus (see MENU_LINES) and the full pass keeps its prose without them; None when
     ``text`` holds no menus."""
+    if text.count("\n") + 1 < MENU_LINES:  # too few lines of any kind (cheap, most pages)
+        return None
     lines, menu = _menu_lines(text)
     if lines < MENU_LINES or menu < MENU_SHARE * words:
         return None
@@ -1294,13 +1296,18 @@ def _without_layout(
     return Body(text, "fast", f"{why}: kept the fast one")
 
 
+def _has_prose(text: str) -> bool:
+    """Whether a line of ``text`` reads as prose (see :func:`_prose`); stops at the first."""
+    return any(len(_WORDS.findall(line)) >= PROSE_LINE_WORDS for line in text.splitlines())
+
+
 def _without_list(
     tree: lxml_html.HtmlElement, url: str | None, text: str, words: int
 ) -> Body | None:
     """The full pass's text when the fast path's ``text`` (of ``words`` words) is a list
     (see LIST_WORDS) and the full pass's reads as the page's prose (see LIST_PROSE); None
     when ``text`` is no list."""
-    if words < LIST_WORDS or _prose(text):
+    if words < LIST_WORDS or _has_prose(text):
         return None
     full = _extract(tree, url, fast=False)
     prose = _prose(full)
