@@ -1017,7 +1017,7 @@ def test_a_script_writing_a_script_inside_a_comment_is_dropped_whole():
 def test_explain_names_the_extraction_path(tmp_path, db_path):
     folder = tmp_path / "pages"
     folder.mkdir()
-    for name in ("split-body.html", "harbour-ferry.html"):
+    for name in ("split-body.html", "harbour-ferry.html", "split-body-chunks.html"):
         (folder / name).write_bytes(page(name))
     (folder / "rendered.html").write_text(rendered_page("\n\n".join(STORY), STORY[:2]))
     r = run_cli("ingest", str(folder), db=db_path)
@@ -1034,9 +1034,14 @@ def test_explain_names_the_extraction_path(tmp_path, db_path):
     rendered = run_cli("explain", str(folder / "rendered.html"), db=db_path)
     assert "extraction: structured-data (JSON-LD articleBody" in rendered.stdout
 
+    chunks = run_cli("explain", str(folder / "split-body-chunks.html"), db=db_path)
+    line = next(x for x in chunks.stdout.splitlines() if x.startswith("extraction:"))
+    assert line.startswith("extraction: merged (the fast path's 120 words held 23% of")
+    assert "the body is split over 3 <div class='story__body article__body'> elements" in line
+
     with Store.open(db_path) as store:
         paths = sorted(row["extraction"].split(":")[0] for row in store.iter_articles())
-    assert paths == ["fast", "full", "structured-data"]
+    assert paths == ["fast", "full", "merged", "structured-data"]
 
 
 def test_reprocess_records_the_path_of_articles_stored_without_one(tmp_path, db_path):
