@@ -572,6 +572,26 @@ def test_only_a_fast_output_without_prose_is_checked_as_a_list():
     assert extract._without_list(tree, None, short_lines, 120) is not None
 
 
+def test_a_second_pass_that_fails_leaves_the_fast_output(monkeypatch):
+    # paywall-teaser.html takes a full pass (see below); here trafilatura fails on it
+    real = trafilatura.bare_extraction
+
+    def failing_full_pass(*args, fast=False, **kwargs):
+        if not fast:
+            raise ValueError("lxml internals")
+        return real(*args, fast=fast, **kwargs)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", failing_full_pass)
+    article = parse("paywall-teaser.html")
+    assert article.extraction == (
+        "fast: the fast path's 54 words held 15% of the 332 words of <article>, the full"
+        " pass's 0 words 0%: not enough more, kept the fast one"
+    )
+    assert "Mill Street" not in article.text  # the fast output, as it was
+    # a split body is still joined (by the fast path)
+    assert parse("split-body.html").extraction.startswith("merged: ")
+
+
 def test_a_first_container_holding_only_a_teaser_does_not_end_the_article():
     # The story's first paragraph is shown; the rest waits in a hidden paywall container.
     assert "Mill Street" not in fast_path("paywall-teaser.html")

@@ -965,7 +965,13 @@ def _agrees(structured: str, tree: lxml_html.HtmlElement, extracted: str) -> boo
 
 
 def _extract(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool) -> str:
-    return _extract_with_shape(tree, url, fast=fast)[0]
+    """A second pass's text; "" when trafilatura fails on it: the first pass's text stands
+    (no check takes a second pass that holds nothing)."""
+    try:
+        return _extract_with_shape(tree, url, fast=fast)[0]
+    except NoArticle:
+        logger.debug("second pass failed for %s", url, exc_info=True)
+        return ""
 
 
 def _extract_with_shape(
