@@ -757,6 +757,18 @@ def test_a_comment_thread_is_no_evidence_of_the_articles_length():
     assert len(texts) == len(QUARRY_STORY) and texts[0].startswith(QUARRY_STORY[0])
 
 
+def test_a_block_quotes_paragraphs_are_the_text_of_the_element_around_it():
+    speech = "".join(f"<p>{s}, the minister told the chamber on Tuesday.</p>" for s in QUARRY_STORY)
+    page = (
+        "<html><body><table><tr><td class='nav'><p>Home</p></td><td>"
+        f"<p>{QUARRY_STORY[0]}.</p><blockquote>{speech}<blockquote>{speech}</blockquote>"
+        f"</blockquote><p>{QUARRY_STORY[1]}.</p></td></tr></table></body></html>"
+    )
+    texts, name = extract._container_text(lxml_html.document_fromstring(page))
+    assert name == "the <td> holding the most <p> text"
+    assert len(texts) == 2 + 2 * len(QUARRY_STORY)
+
+
 def test_a_comment_is_not_the_pages_largest_block_of_text():
     lines = "<br>".join(f"{s}, the council said on Tuesday night." for s in QUARRY_STORY)
     reply = "<br>".join(
