@@ -769,6 +769,23 @@ def test_a_block_quotes_paragraphs_are_the_text_of_the_element_around_it():
     assert len(texts) == 2 + 2 * len(QUARRY_STORY)
 
 
+def test_an_article_body_written_without_paragraphs_is_evidence_by_its_text():
+    lines = "<br>".join(f"<span>{s}, the council said.</span>" for s in QUARRY_STORY)
+    side = "<div class='about'><p>We write about the valley and its people.</p></div>"
+    page = (
+        f"<html><body><div itemprop='articleBody'>{lines} <a href='/x'>Share</a></div>"
+        f"{side}<article class='card'>{lines}</article></body></html>"
+    )
+    texts, name = extract._container_text(lxml_html.document_fromstring(page))
+    assert name == "itemprop=articleBody"
+    text = " ".join(texts)
+    assert QUARRY_STORY[0] in text and QUARRY_STORY[-1] in text and "Share" not in text
+    # an <article> without <p> may be a teaser card: no evidence by its text
+    card = page.replace("itemprop='articleBody'", "class='x'")
+    texts, name = extract._container_text(lxml_html.document_fromstring(card))
+    assert name == "the <div> holding the most <p> text"
+
+
 def test_a_comment_is_not_the_pages_largest_block_of_text():
     lines = "<br>".join(f"{s}, the council said on Tuesday night." for s in QUARRY_STORY)
     reply = "<br>".join(

@@ -779,7 +779,8 @@ def structured_body(objects: list[dict[str, object]]) -> str | None:
 
 
 def _container_text(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
-    """The <p> texts of the page's main container, and what that container is."""
+    """The <p> texts of the page's main container, and what that container is (the text of an
+    itemprop=articleBody without <p>)."""
     by_parent: dict[object, list[str]] = {}
     read: dict[object, str] = {}  # each <p>'s text, read once (containers hold the same <p>s)
     for p in _PARAGRAPHS(tree):
@@ -795,6 +796,12 @@ def _container_text(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
     for element in _CONTAINERS(tree):
         texts = [read[p] if p in read else p.text_content() for p in _own_paragraphs(element)]
         words = sum(len(text.split()) for text in texts)
+        if not words and element.tag != "article":
+            # a body the publisher marked as such, written without <p> (an old blog editor's
+            # <span>s and <br>s): its text outside links is the evidence. Not an <article>'s,
+            # which can be a listing's teaser card.
+            texts = _page_text(element)
+            words = sum(len(text.split()) for text in texts)
         if words > best_words and not _furniture(element, EVIDENCE_FURNITURE_DEPTH):
             best, best_words = texts, words
             name = "<article>" if element.tag == "article" else "itemprop=articleBody"
