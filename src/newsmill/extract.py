@@ -1191,16 +1191,16 @@ def _split_body(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement] | No
         if len(elements) < 2:
             continue
         members = set(elements)
-        parts = [
-            element
+        sizes = {
+            element: _paragraph_words(element)
             for element in elements
             if not any(above in members for above in element.iterancestors())
-            and _paragraph_words(element) >= SPLIT_PART_WORDS
             and not _furniture(element, EVIDENCE_FURNITURE_DEPTH)
-        ]
+        }
+        parts = [element for element, size in sizes.items() if size >= SPLIT_PART_WORDS]
         if len(parts) < 2 or not _near(parts):
             continue
-        words = sum(map(_paragraph_words, parts))
+        words = sum(sizes[part] for part in parts)
         if words >= best_words:
             best, best_words = parts, words
     return best
