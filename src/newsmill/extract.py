@@ -1266,7 +1266,7 @@ def _without_menus(
     """The full pass's text when the fast path's ``text`` (of ``words`` words) holds the
     site's menus (see MENU_LINES) and the full pass keeps its prose without them; None when
     ``text`` holds no menus."""
-    if text.count("\n") + 1 < MENU_LINES:  # too few lines of any kind (cheap, most pages)
+    if len(text.splitlines()) < MENU_LINES:  # too few lines of any kind (most pages)
         return None
     lines, menu = _menu_lines(text)
     if lines < MENU_LINES or menu < MENU_SHARE * words:
