@@ -786,6 +786,19 @@ def test_an_article_body_written_without_paragraphs_is_evidence_by_its_text():
     assert name == "the <div> holding the most <p> text"
 
 
+def test_an_aside_holding_the_headline_is_the_article_not_a_sidebar():
+    story = "".join(f"<p>{s}, the council said on Tuesday night.</p>" for s in QUARRY_STORY)
+    related = "<div class='related'><p>Quarry lorries to use new road.</p></div>"
+    page = (
+        f"<html><body><aside class='blogPost'><h1>Quarry blasting to stop at night</h1>"
+        f"<div class='blogContent'>{story}</div></aside>{related}"
+        f"<aside class='sidebar'><div>{story}{story}</div></aside></body></html>"
+    )
+    texts, name = extract._container_text(lxml_html.document_fromstring(page))
+    assert name == "the <div> holding the most <p> text"
+    assert len(texts) == len(QUARRY_STORY)  # the story, not the sidebar's longer copy
+
+
 def test_a_comment_is_not_the_pages_largest_block_of_text():
     lines = "<br>".join(f"{s}, the council said on Tuesday night." for s in QUARRY_STORY)
     reply = "<br>".join(

@@ -678,7 +678,11 @@ SPLIT_LEVELS = 3
 # ("has-sidebar").
 EVIDENCE_FURNITURE_DEPTH = 3
 
-_PARAGRAPHS = etree.XPath("//p[not(ancestor::footer or ancestor::nav or ancestor::aside)]")
+# The page's paragraphs, outside its footer, navigation and asides; but an <aside> that holds
+# an <h1> is the article (an old theme's <aside class="blogPost">), not a sidebar.
+_PARAGRAPHS = etree.XPath(
+    "//p[not(ancestor::footer or ancestor::nav or ancestor::aside[not(.//h1)])]"
+)
 _CONTAINERS = etree.XPath('//article | //*[@itemprop="articleBody"]')
 # Elements whose text is not the page's text in _page_text: links, list items, navigation,
 # header, footer, asides, form selects, code.
