@@ -757,44 +757,46 @@ def test_a_comment_thread_is_no_evidence_of_the_articles_length():
     assert len(texts) == len(QUARRY_STORY) and texts[0].startswith(QUARRY_STORY[0])
 
 
+def container_evidence(*body: str) -> tuple[list[str], str]:
+    """The container evidence of a page whose <body> holds ``body``."""
+    page = f"<html><body>{''.join(body)}</body></html>"
+    return extract._container_text(lxml_html.document_fromstring(page))
+
+
 def test_a_block_quotes_paragraphs_are_the_text_of_the_element_around_it():
     speech = "".join(f"<p>{s}, the minister told the chamber on Tuesday.</p>" for s in QUARRY_STORY)
-    page = (
-        "<html><body><table><tr><td class='nav'><p>Home</p></td><td>"
-        f"<p>{QUARRY_STORY[0]}.</p><blockquote>{speech}<blockquote>{speech}</blockquote>"
-        f"</blockquote><p>{QUARRY_STORY[1]}.</p></td></tr></table></body></html>"
+    texts, name = container_evidence(
+        "<table><tr><td class='nav'><p>Home</p></td><td>",
+        f"<p>{QUARRY_STORY[0]}.</p><blockquote>{speech}<blockquote>{speech}</blockquote>",
+        f"</blockquote><p>{QUARRY_STORY[1]}.</p></td></tr></table>",
     )
-    texts, name = extract._container_text(lxml_html.document_fromstring(page))
     assert name == "the <td> holding the most <p> text"
     assert len(texts) == 2 + 2 * len(QUARRY_STORY)
 
 
 def test_an_article_body_written_without_paragraphs_is_evidence_by_its_text():
     lines = "<br>".join(f"<span>{s}, the council said.</span>" for s in QUARRY_STORY)
-    side = "<div class='about'><p>We write about the valley and its people.</p></div>"
-    page = (
-        f"<html><body><div itemprop='articleBody'>{lines} <a href='/x'>Share</a></div>"
-        f"{side}<article class='card'>{lines}</article></body></html>"
+    about = "<div class='about'><p>We write about the valley and its people.</p></div>"
+    card = f"<article class='card'>{lines}</article>"
+    texts, name = container_evidence(
+        f"<div itemprop='articleBody'>{lines} <a href='/x'>Share</a></div>", about, card
     )
-    texts, name = extract._container_text(lxml_html.document_fromstring(page))
     assert name == "itemprop=articleBody"
     text = " ".join(texts)
     assert QUARRY_STORY[0] in text and QUARRY_STORY[-1] in text and "Share" not in text
     # an <article> without <p> may be a teaser card: no evidence by its text
-    card = page.replace("itemprop='articleBody'", "class='x'")
-    texts, name = extract._container_text(lxml_html.document_fromstring(card))
+    _, name = container_evidence(f"<div class='x'>{lines}</div>", about, card)
     assert name == "the <div> holding the most <p> text"
 
 
 def test_an_aside_holding_the_headline_is_the_article_not_a_sidebar():
     story = "".join(f"<p>{s}, the council said on Tuesday night.</p>" for s in QUARRY_STORY)
-    related = "<div class='related'><p>Quarry lorries to use new road.</p></div>"
-    page = (
-        f"<html><body><aside class='blogPost'><h1>Quarry blasting to stop at night</h1>"
-        f"<div class='blogContent'>{story}</div></aside>{related}"
-        f"<aside class='sidebar'><div>{story}{story}</div></aside></body></html>"
+    texts, name = container_evidence(
+        "<aside class='blogPost'><h1>Quarry blasting to stop at night</h1>",
+        f"<div class='blogContent'>{story}</div></aside>",
+        "<div class='related'><p>Quarry lorries to use new road.</p></div>",
+        f"<aside class='sidebar'><div>{story}{story}</div></aside>",
     )
-    texts, name = extract._container_text(lxml_html.document_fromstring(page))
     assert name == "the <div> holding the most <p> text"
     assert len(texts) == len(QUARRY_STORY)  # the story, not the sidebar's longer copy
 
