@@ -1154,8 +1154,8 @@ def extract_body(
             body = Body(full, "full", why)
         else:
             body = Body(text, "fast", f"{why}: not enough more, kept the fast one")
-        held = after if body.path == "full" else before
         if max(before, after) < MISSED_BLOCK:
+            held = after if body.path == "full" else before
             body = _joined(tree, url, evidence, body, held) or body
     return _with_structured(body, structured, confirmed, tree)
 
@@ -1296,10 +1296,14 @@ def _empty_cell_rows(text: str) -> tuple[int, int]:
 
 
 def _prose(text: str) -> str:
-    """The lines of ``text`` that read as prose: PROSE_LINE_WORDS words or more (a table
-    row's pipes are no words)."""
-    lines = text.splitlines()
-    return "\n".join(line for line in lines if len(_WORDS.findall(line)) >= PROSE_LINE_WORDS)
+    """The lines of ``text`` that read as prose (:func:`_is_prose_line`)."""
+    return "\n".join(line for line in text.splitlines() if _is_prose_line(line))
+
+
+def _is_prose_line(line: str) -> bool:
+    """Whether ``line`` reads as prose: PROSE_LINE_WORDS words or more (a table row's pipes
+    are no words)."""
+    return len(_WORDS.findall(line)) >= PROSE_LINE_WORDS
 
 
 def _without_layout(
@@ -1325,8 +1329,8 @@ def _without_layout(
 
 
 def _has_prose(text: str) -> bool:
-    """Whether a line of ``text`` reads as prose (see :func:`_prose`); stops at the first."""
-    return any(len(_WORDS.findall(line)) >= PROSE_LINE_WORDS for line in text.splitlines())
+    """Whether a line of ``text`` reads as prose; stops at the first."""
+    return any(map(_is_prose_line, text.splitlines()))
 
 
 def _without_list(
