@@ -663,8 +663,8 @@ def test_an_explainer_whose_points_are_a_list_keeps_the_list():
         assert point in article.text, point
     assert "Ruth Adeyemi" in article.text
     assert "Dairy co-op picks a builder" not in article.text  # the "Most read" links
-    assert article.extraction.startswith("full: the fast path's 149 words held 1% of the ")
-    assert "words of a list, the full pass's" in article.extraction
+    assert article.extraction.startswith("fast: 149 words; no evidence of a longer article;")
+    assert "it held 1% of 1 list of prose (374 words), read again with" in article.extraction
 
 
 def test_a_fast_output_holding_the_site_menus_is_replaced_by_the_full_pass():
@@ -897,13 +897,106 @@ POINT = (
         (POINT, "<nav>{}</nav>", False),
     ],
 )
-def test_a_list_is_evidence_of_the_article_only_when_it_reads_as_prose(items, around, counted):
+def test_a_list_reads_as_prose_only_outside_teasers_and_furniture(items, around, counted):
     points = "".join(items.format(n=n) for n in range(12))
     body = around.format(f"<ul>{points}</ul>" if "<ol" not in around else points)
     tree = lxml_html.document_fromstring(f"<html><body><p>Intro.</p>{body}</body></html>")
-    text, words = extract._prose_list(tree)
-    assert (words >= extract.MIN_BLOCK_WORDS) is counted
-    assert bool(text) is counted
+    lists = extract._prose_lists(tree, extract.DROPPED_LIST_WORDS)
+    assert len(lists) == counted
+    if counted:
+        (_, text, words), *_ = lists
+        assert words == len(text.split()) > 12 * extract.DROPPED_LIST_WORDS
+
+
+def quarry_story(count: int, start: int = 0) -> str:
+    """``count`` paragraphs of the quarry story, from sentence ``start``."""
+    sentences = QUARRY_STORY[start : start + count]
+    return "".join(
+        f"<p>{sentence}, the chairman said after the meeting.</p>" for sentence in sentences
+    )
+
+
+def test_a_list_the_fast_path_drops_is_read_again_with_its_items_as_paragraphs():
+    # A page that names no container trafilatura knows: it reads the page's paragraphs and
+    # drops the story's bulleted list, leaving "What the decision means for the quay:"
+    # followed by the next paragraph.
+    fast = fast_path("key-points.html")
+    assert "What the decision means for the quay:\nResidents of Quay Terrace" in fast
+    article = parse("key-points.html")
+    lines = article.text.splitlines()
+    start = lines.index("What the decision means for the quay:")
+    assert lines[start + 1].startswith("- The wall will run for 640 metres")
+    assert lines[start + 4].startswith("- The cost, 3.2 million pounds, will be shared")
+    assert lines[start + 5].startswith("Residents of Quay Terrace")
+    assert article.text.endswith("in the autumn of next year.")
+    for other in ("Lifeboat station reopens", "covered the towns of the estuary", "Copyright"):
+        assert other not in article.text, other  # related links, the sidebar's list, footer
+    assert article.extraction.startswith("fast: 229 words; no evidence of a longer article;")
+    assert "it held 0% of 1 list of prose (89 words), read again with their items" in (
+        article.extraction
+    )
+
+
+@pytest.mark.parametrize(
+    ("items", "around", "read"),
+    [
+        (POINT, "<div>{}</div>", True),
+        (POINT, "<div class='col-wide'><div>{}</div></div>", True),
+        # links to other stories, a thumbnail in every item, the page's furniture
+        ("<li><a href='/news/{n}'>Harbour works enter their second year as the port"
+         " authority promises the new quay by spring</a></li>", "<div>{}</div>", False),
+        (TEASER, "<div>{}</div>", False),
+        (POINT, "<div class='sidebar-right'>{}</div>", False),
+        (POINT, "<div id='comments'>{}</div>", False),
+        (POINT, "<footer>{}</footer>", False),
+    ],
+)  # fmt: skip
+def test_which_dropped_lists_are_read_again(items, around, read):
+    points = "".join(items.format(n=n).replace("six months", f"{n + 2} months") for n in range(4))
+    story = quarry_story(3), quarry_story(2, start=3)
+    page = (
+        "<html><body><div id='col1'><h1>Harbour wall approved</h1>"
+        f"{story[0]}<p>What it means:</p>{around.format(f'<ul>{points}</ul>')}{story[1]}"
+        "</div></body></html>"
+    )
+    body = extract.extract_body(page, URL)
+    assert body is not None and body.path == "fast"
+    item = "- The board will review the rules" if items is POINT else "Harbour works enter"
+    assert (item in body.text) is read
+    assert ("with their items as paragraphs" in body.why) is read
+    assert all(sentence in body.text for sentence in QUARRY_STORY)
+
+
+def test_a_list_the_fast_path_keeps_is_not_read_again(monkeypatch):
+    points = "".join(POINT.format(n=n) for n in range(4))
+    page = (
+        "<html><body><div class='article-body'>"
+        f"{quarry_story(3)}<ul>{points}</ul>{quarry_story(2, start=3)}</div></body></html>"
+    )
+    calls = []
+    monkeypatch.setattr(extract, "_extract", lambda *args, **kwargs: calls.append(args) or "")
+    body = extract.extract_body(page, URL)
+    assert body is not None and body.text.count("- The board will review the rules") == 4
+    assert calls == [] and "items as paragraphs" not in body.why
+
+
+def test_a_failed_second_read_of_dropped_lists_keeps_the_text(monkeypatch):
+    monkeypatch.setattr(extract, "_extract", lambda tree, url, *, fast: "")
+    article = parse("key-points.html")
+    assert "640 metres" not in article.text
+    assert article.text.startswith("KELBY - A flood wall along the length of Kelby quay")
+    assert article.extraction.endswith(": kept the text without them")
+
+
+def test_reading_lists_as_paragraphs_leaves_the_page_unchanged():
+    tree = lxml_html.document_fromstring(page("key-points.html").decode())
+    before = lxml_html.tostring(tree)
+    lists = [element for element, _, _ in extract._prose_lists(tree, 15)]
+    assert len(lists) == 1  # the story's list: not the menu, the links or the sidebar's
+    copied = extract._with_items_as_paragraphs(tree, lists)
+    assert lxml_html.tostring(tree) == before
+    points = [p.text_content() for p in copied.iter("p") if p.text_content().startswith("- ")]
+    assert len(points) == 4 and points[0].startswith("- The wall will run for 640 metres")
 
 
 def test_an_ordinary_page_stays_on_the_fast_path():
@@ -1081,7 +1174,12 @@ def test_a_script_writing_a_script_inside_a_comment_is_dropped_whole():
 def test_explain_names_the_extraction_path(tmp_path, db_path):
     folder = tmp_path / "pages"
     folder.mkdir()
-    for name in ("split-body.html", "harbour-ferry.html", "split-body-chunks.html"):
+    for name in (
+        "split-body.html",
+        "harbour-ferry.html",
+        "split-body-chunks.html",
+        "key-points.html",
+    ):
         (folder / name).write_bytes(page(name))
     (folder / "rendered.html").write_text(rendered_page("\n\n".join(STORY), STORY[:2]))
     r = run_cli("ingest", str(folder), db=db_path)
@@ -1103,9 +1201,14 @@ def test_explain_names_the_extraction_path(tmp_path, db_path):
     assert line.startswith("extraction: merged (the fast path's 120 words held 23% of")
     assert "the body is split over 3 <div class='story__body article__body'> elements" in line
 
+    points = run_cli("explain", str(folder / "key-points.html"), db=db_path)
+    line = next(x for x in points.stdout.splitlines() if x.startswith("extraction:"))
+    assert line.startswith("extraction: fast (229 words; no evidence of a longer article; it")
+    assert "1 list of prose (89 words), read again with their items as paragraphs" in line
+
     with Store.open(db_path) as store:
         paths = sorted(row["extraction"].split(":")[0] for row in store.iter_articles())
-    assert paths == ["fast", "full", "merged", "structured-data"]
+    assert paths == ["fast", "fast", "full", "merged", "structured-data"]
 
 
 def test_reprocess_records_the_path_of_articles_stored_without_one(tmp_path, db_path):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import functools
 import json
 import logging
 import re
@@ -610,13 +611,6 @@ MIN_BLOCK_WORDS = 200
 PROBES = 16
 PROBE_WORDS = 6
 PROBE_MARGIN = 0.1
-# A list is such a block too when it reads as prose: at most this share of its words in
-# links and an image in fewer than this share of its items (a list of teasers has a link
-# and a thumbnail in each), and no container around it named like the page's furniture
-# (_FURNITURE). The fast path drops a list that sits between paragraphs in a container it
-# does not know by name: an explainer's numbered points, an old page's bulleted text.
-PROSE_LIST_LINKS = 0.2
-PROSE_LIST_IMAGES = 0.5
 # The second pass replaces the first only when it holds this much more of that evidence
 # (a share of its 4-word shingles): more words that are not the evidence's are boilerplate.
 EVIDENCE_GAIN = 0.3
@@ -669,6 +663,24 @@ STRUCTURED_MIN_SHARED = 20
 # taken on the terms of the second pass (EVIDENCE_GAIN more of the evidence, and longer).
 SPLIT_PART_WORDS = 30
 SPLIT_LEVELS = 3
+
+# A list reads as prose with at most PROSE_LIST_LINKS of its words in links and an image in
+# fewer than PROSE_LIST_IMAGES of its items (a list of teasers has a link and a thumbnail in
+# each), outside navigation, footers and asides, and no container around it named like the
+# page's furniture (_FURNITURE). Such lists with at least DROPPED_LIST_WORDS words outside
+# links each, which the output holds less than MISSED_BLOCK of, when they have
+# DROPPED_LISTS_WORDS words together: trafilatura dropped them. Where a page names no
+# container its rules know, trafilatura reads the page's paragraphs, quotes, code and
+# tables, and no list ("what the decision means:" and nothing after it); nor a list in a
+# layout table's cell. Read again with those lists' items as paragraphs (path unchanged, see
+# _with_dropped_lists), the text is taken when it holds EVIDENCE_GAIN more of the lists and
+# LISTS_KEPT of the text before (4-word shingles): it adds the lists, it does not swap the
+# article for another block.
+PROSE_LIST_LINKS = 0.2
+PROSE_LIST_IMAGES = 0.5
+DROPPED_LIST_WORDS = 15
+DROPPED_LISTS_WORDS = 50
+LISTS_KEPT = 0.9
 
 # The main container (and the largest block of text, _text_block) is evidence of the
 # article's length only when neither it nor its nearest containers (this many levels up) are
@@ -905,24 +917,30 @@ def _text_block(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
     return best, name
 
 
-def _prose_list(tree: lxml_html.HtmlElement) -> tuple[str, int]:
-    """The text of the page's longest list that reads as prose (see PROSE_LIST_LINKS) and
-    its words outside links; ("", 0) when no list has MIN_BLOCK_WORDS of them."""
-    best, best_words = "", MIN_BLOCK_WORDS - 1
-    for element in _LONG_LISTS(tree, chars=4 * MIN_BLOCK_WORDS):
+ProseList = tuple[lxml_html.HtmlElement, str, int]
+
+
+ProseList = tuple[lxml_html.HtmlElement, str, int]
+
+
+def _prose_lists(tree: lxml_html.HtmlElement, min_words: int) -> list[ProseList]:
+    """The page's outermost lists that read as prose (see PROSE_LIST_LINKS) with at least
+    ``min_words`` words outside links, in page order: each list, its text and those words."""
+    found = []
+    for element in _LONG_LISTS(tree, chars=4 * min_words):
         text = _BODY_STRING(element)
         words = len(text.split())
-        if words <= best_words:
+        if words < min_words:
             continue
         links = sum(len(a.text_content().split()) for a in element.iter("a"))
-        if links > PROSE_LIST_LINKS * words or words - links <= best_words:
+        if links > PROSE_LIST_LINKS * words or words - links < min_words:
             continue
         if _LIST_ITEMS_WITH_IMAGES(element) >= PROSE_LIST_IMAGES * _LIST_ITEMS(element):
             continue
         if _OUTSIDE_ARTICLE(element) or _furniture(element):
             continue
-        best, best_words = text, words - links
-    return (best, best_words) if best else ("", 0)
+        found.append((element, text, words - links))
+    return found
 
 
 def _furniture(element: lxml_html.HtmlElement, depth: int | None = None) -> bool:
@@ -944,13 +962,23 @@ def _sampled_coverage(evidence: str, text: str) -> float:
     runs = len(tokens) - PROBE_WORDS + 1
     if runs < 1:
         return 1.0
-    haystack = f" {' '.join(_WORDS.findall(text.lower()))} "
+    haystack = _haystack(text)
     starts = range(0, runs, max(1, runs // PROBES))
     found = sum(f" {' '.join(tokens[i : i + PROBE_WORDS])} " in haystack for i in starts)
     return found / len(starts)
 
 
+@functools.lru_cache(maxsize=4)
+def _haystack(text: str) -> str:
+    """``text``'s words in lower case between spaces, for :func:`_sampled_coverage`: one
+    output is checked against several pieces of evidence (blocks, lists), read once."""
+    return f" {' '.join(_WORDS.findall(text.lower()))} "
+
+
+@functools.lru_cache(maxsize=8)
 def _shingle_counts(text: str) -> Counter[tuple[str, ...]]:
+    """``text``'s 4-word shingles, counted; cached, as one output is measured against
+    several pieces of evidence (callers do not change the counter)."""
     return Counter(_four_grams(_WORDS.findall(text.lower())))
 
 
@@ -1057,16 +1085,6 @@ def _largest_block(
     return paragraphs, name
 
 
-def _missed_list(tree: lxml_html.HtmlElement, text: str) -> tuple[str, str] | None:
-    """The page's longest prose list (:func:`_prose_list`) when ``text`` holds less than
-    MISSED_BLOCK of it: the fast path dropped the article's list. Returns what that list
-    is and its text."""
-    evidence, size = _prose_list(tree)
-    if not size or _holds(evidence, text):
-        return None
-    return f"the {size} words of a list", evidence
-
-
 def _holds(evidence: str, text: str) -> bool:
     """Whether ``text`` holds at least MISSED_BLOCK of ``evidence`` (sampled first)."""
     if _sampled_coverage(evidence, text) >= MISSED_BLOCK + PROBE_MARGIN:
@@ -1092,7 +1110,7 @@ def _shortfall(
         size = sum(len(t.split()) for t in page)
         if words < SHORT_OF_PAGE * size:
             return f"the page's {size} words outside links", " ".join(page), None
-    missed = _missed_block(tree, text, paragraphs, name) or _missed_list(tree, text)
+    missed = _missed_block(tree, text, paragraphs, name)
     if missed is not None:
         return (*missed, None)
     size = _words(structured)
@@ -1157,7 +1175,53 @@ def extract_body(
         if max(before, after) < MISSED_BLOCK:
             held = after if body.path == "full" else before
             body = _joined(tree, url, evidence, body, held) or body
+    if body.path in ("fast", "full"):
+        body = _with_dropped_lists(tree, url, body) or body
     return _with_structured(body, structured, confirmed, tree)
+
+
+def _with_dropped_lists(tree: lxml_html.HtmlElement, url: str | None, body: Body) -> Body | None:
+    """``body`` read again (by the pass that made it) with the prose lists it dropped as
+    paragraphs (see DROPPED_LIST_WORDS); None when it dropped none. The path stays: this
+    is still the fast (or full) pass's text, with what trafilatura leaves out of it."""
+    dropped = [
+        (element, text, words)
+        for element, text, words in _prose_lists(tree, DROPPED_LIST_WORDS)
+        if not _holds(text, body.text)
+    ]
+    size = sum(words for _, _, words in dropped)
+    if size < DROPPED_LISTS_WORDS:
+        return None
+    evidence = "\n".join(text for _, text, _ in dropped)
+    lists = [element for element, _, _ in dropped]
+    text = _extract(_with_items_as_paragraphs(tree, lists), url, fast=body.path == "fast")
+    before, after = _coverages(evidence, body.text, text)
+    lists_of = f"{len(dropped)} list{'s' if len(dropped) > 1 else ''} of prose"
+    why = (
+        f"{body.why}; it held {before:.0%} of {lists_of} ({size} words), read again with "
+        f"their items as paragraphs {_words(text)} words holding {after:.0%}"
+    )
+    if after >= before + EVIDENCE_GAIN and _coverage(body.text, text) >= LISTS_KEPT:
+        return Body(text, body.path, why)
+    return Body(body.text, body.path, f"{why}: kept the text without them")
+
+
+def _with_items_as_paragraphs(
+    tree: lxml_html.HtmlElement, lists: list[lxml_html.HtmlElement]
+) -> lxml_html.HtmlElement:
+    """A copy of ``tree`` in which ``lists`` (elements of it) are <div>s of paragraphs,
+    one for each item, which starts with "- " as trafilatura writes a list's items."""
+    where = {element: i for i, element in enumerate(tree.iter())}
+    wanted = {where[element] for element in lists}
+    copied = copy.deepcopy(tree)
+    for element in [e for i, e in enumerate(copied.iter()) if i in wanted]:
+        for node in list(element.iter("ul", "ol", "li")):
+            if node.tag == "li":
+                node.text = f"- {(node.text or '').lstrip()}"
+                node.tag = "p"
+            else:
+                node.tag = "div"
+    return copied
 
 
 def _joined(
