@@ -157,27 +157,27 @@ def _newsmill(page: Page) -> str:
 
 def _path_label(extraction: str | None) -> str:
     """The path of ``Article.extraction``, whether a second pass ran and was not taken, and
-    whether dropped lists were read again (taken or not)."""
+    whether dropped text (lists, bare text) was read again (taken or not)."""
     path, _, why = (extraction or "?").partition(": ")
     label = path
     if path not in ("full", "merged") and "the full pass" in why:
         label = f"{path} (after a full pass)"
-    if "with their items as paragraphs" in why:
+    if "read again with them as paragraphs" in why:
         taken = not why.endswith("kept the text without them")
-        label += " + dropped lists" if taken else " (dropped lists read, not taken)"
+        label += " + dropped text" if taken else " (dropped text read, not taken)"
     return label
 
 
 def _newsmill_unchecked(page: Page) -> str:
     """newsmill with the fast path's output taken unchecked (as before the truncation
     check): shows what the check costs and gains, in the same run."""
-    saved = extract._shortfall, extract._with_dropped_lists
-    extract._shortfall = lambda tree, text, structured: (None, "", None)
-    extract._with_dropped_lists = lambda tree, url, body: None
+    saved = extract._shortfall, extract._with_dropped_text
+    extract._shortfall = lambda tree, text, structured, by_holder: (None, "", None)
+    extract._with_dropped_text = lambda tree, url, body, holder: None
     try:
         return _newsmill(page)
     finally:
-        extract._shortfall, extract._with_dropped_lists = saved
+        extract._shortfall, extract._with_dropped_text = saved
 
 
 def _trafilatura(**kwargs: object) -> Callable[[Page], str]:

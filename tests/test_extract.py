@@ -932,7 +932,7 @@ def test_a_list_the_fast_path_drops_is_read_again_with_its_items_as_paragraphs()
     for other in ("Lifeboat station reopens", "covered the towns of the estuary", "Copyright"):
         assert other not in article.text, other  # related links, the sidebar's list, footer
     assert article.extraction.startswith("fast: 229 words; no evidence of a longer article;")
-    assert "it held 0% of 1 list of prose (89 words), read again with their items" in (
+    assert "it held 0% of 1 list of prose (89 words), read again with them as" in (
         article.extraction
     )
 
@@ -963,7 +963,7 @@ def test_which_dropped_lists_are_read_again(items, around, read):
     assert body is not None and body.path == "fast"
     item = "- The board will review the rules" if items is POINT else "Harbour works enter"
     assert (item in body.text) is read
-    assert ("with their items as paragraphs" in body.why) is read
+    assert ("read again with them as paragraphs" in body.why) is read
     assert all(sentence in body.text for sentence in QUARRY_STORY)
 
 
@@ -977,7 +977,7 @@ def test_a_list_the_fast_path_keeps_is_not_read_again(monkeypatch):
     monkeypatch.setattr(extract, "_extract", lambda *args, **kwargs: calls.append(args) or "")
     body = extract.extract_body(page, URL)
     assert body is not None and body.text.count("- The board will review the rules") == 4
-    assert calls == [] and "items as paragraphs" not in body.why
+    assert calls == [] and "as paragraphs" not in body.why
 
 
 def test_a_failed_second_read_of_dropped_lists_keeps_the_text(monkeypatch):
@@ -993,10 +993,57 @@ def test_reading_lists_as_paragraphs_leaves_the_page_unchanged():
     before = lxml_html.tostring(tree)
     lists = [element for element, _, _ in extract._prose_lists(tree, 15)]
     assert len(lists) == 1  # the story's list: not the menu, the links or the sidebar's
-    copied = extract._with_items_as_paragraphs(tree, lists)
+    copied = extract._with_dropped_as_paragraphs(tree, lists, None, [])
     assert lxml_html.tostring(tree) == before
     points = [p.text_content() for p in copied.iter("p") if p.text_content().startswith("- ")]
     assert len(points) == 4 and points[0].startswith("- The wall will run for 640 metres")
+
+
+def test_a_lead_written_bare_before_the_paragraphs_is_read_again_as_a_paragraph():
+    # An old CMS writes the story's first paragraph straight into the container, before an
+    # empty <p>: trafilatura reads the page's <p>s and drops it.
+    lead = "The Orchard Lane bridge over Mill Creek will close to all traffic from Monday"
+    assert lead not in fast_path("bare-lead.html")
+    article = parse("bare-lead.html")
+    lines = article.text.splitlines()
+    assert lines[0].startswith(f"{lead}, the county said on Friday, so that crews")  # the link
+    assert lines[0].endswith("between the two halves of the village.")
+    assert lines[1].startswith("The county's engineer, Tomas Lindgren, said")
+    assert article.extraction.startswith("fast: 167 words; no evidence of a longer article;")
+    assert "it held 0% of 1 run of bare text (55 words), read again with them" in (
+        article.extraction
+    )
+
+
+def test_bare_runs_are_the_text_between_a_containers_block_children():
+    holder = lxml_html.fragment_fromstring(
+        "<div>Lead of the story, the first <b>twenty</b> words or so written straight into the"
+        " container by an old <a href='/cms'>content management</a> system, before any paragraph."
+        "<p>A paragraph.</p>Too short to count.<br>A line after a break, long enough to count as"
+        " one more run of the story's bare text, <!-- ad slot --> and its comment's tail too."
+        "<div>A block.</div></div>"
+    )
+    runs = extract._bare_runs(holder)
+    assert [(run.start, run.end) for run in runs] == [(-1, 2), (3, 5)]
+    assert runs[0].text.startswith("Lead of the story, the first twenty words")
+    assert "content management" not in runs[0].text  # the link's words are not counted
+    assert runs[1].text.endswith("bare text, and its comment's tail too.")
+    assert extract._bare_runs(None) == []
+
+
+def test_bare_runs_become_paragraphs_in_a_copy():
+    tree = lxml_html.document_fromstring(page("bare-lead.html").decode())
+    before = lxml_html.tostring(tree)
+    holder = tree.get_element_by_id("col-text")
+    runs = extract._bare_runs(holder)
+    assert len(runs) == 1
+    copied = extract._with_dropped_as_paragraphs(tree, [], holder, runs)
+    assert lxml_html.tostring(tree) == before
+    children = [child.tag for child in copied.get_element_by_id("col-text")]
+    assert children == ["h2", "div", "p", "p", "p", "p", "p"]
+    lead = copied.get_element_by_id("col-text")[2]
+    assert lead.text_content().strip().startswith("The Orchard Lane bridge over Mill Creek")
+    assert lead.find("a") is not None  # the link moved into the paragraph with its tail
 
 
 def test_an_ordinary_page_stays_on_the_fast_path():
@@ -1204,7 +1251,7 @@ def test_explain_names_the_extraction_path(tmp_path, db_path):
     points = run_cli("explain", str(folder / "key-points.html"), db=db_path)
     line = next(x for x in points.stdout.splitlines() if x.startswith("extraction:"))
     assert line.startswith("extraction: fast (229 words; no evidence of a longer article; it")
-    assert "1 list of prose (89 words), read again with their items as paragraphs" in line
+    assert "1 list of prose (89 words), read again with them as paragraphs" in line
 
     with Store.open(db_path) as store:
         paths = sorted(row["extraction"].split(":")[0] for row in store.iter_articles())

@@ -667,20 +667,21 @@ SPLIT_LEVELS = 3
 # A list reads as prose with at most PROSE_LIST_LINKS of its words in links and an image in
 # fewer than PROSE_LIST_IMAGES of its items (a list of teasers has a link and a thumbnail in
 # each), outside navigation, footers and asides, and no container around it named like the
-# page's furniture (_FURNITURE). Such lists with at least DROPPED_LIST_WORDS words outside
-# links each, which the output holds less than MISSED_BLOCK of, when they have
-# DROPPED_LISTS_WORDS words together: trafilatura dropped them. Where a page names no
-# container its rules know, trafilatura reads the page's paragraphs, quotes, code and
-# tables, and no list ("what the decision means:" and nothing after it); nor a list in a
-# layout table's cell. Read again with those lists' items as paragraphs (path unchanged, see
-# _with_dropped_lists), the text is taken when it holds EVIDENCE_GAIN more of the lists and
-# LISTS_KEPT of the text before (4-word shingles): it adds the lists, it does not swap the
+# page's furniture (_FURNITURE). Such lists, and runs of bare text of the main container
+# (text written between its <p>s, not in one: a lead, lines between <br>s), each of at least
+# DROPPED_LIST_WORDS words outside links, which the output holds less than MISSED_BLOCK of,
+# when they have DROPPED_WORDS words together: trafilatura dropped them. Where a page names
+# no container its rules know, trafilatura reads the page's paragraphs, quotes, code and
+# tables, and no list ("what the decision means:" and nothing after it) or bare text; nor a
+# list in a layout table's cell. Read again with them as paragraphs (path unchanged, see
+# _with_dropped_text), the text is taken when it holds EVIDENCE_GAIN more of them and
+# DROPPED_KEPT of the text before (4-word shingles): it adds them, it does not swap the
 # article for another block.
 PROSE_LIST_LINKS = 0.2
 PROSE_LIST_IMAGES = 0.5
 DROPPED_LIST_WORDS = 15
-DROPPED_LISTS_WORDS = 50
-LISTS_KEPT = 0.9
+DROPPED_WORDS = 50
+DROPPED_KEPT = 0.9
 
 # The main container (and the largest block of text, _text_block) is evidence of the
 # article's length only when neither it nor its nearest containers (this many levels up) are
@@ -729,6 +730,12 @@ _VISIBLE_TEXT = etree.XPath(
 _BLOCK_TAGS = re.compile(
     r"<\s*(?:br|/?p|/?div|/?h[1-6]|/?li|/?blockquote|/?section)\b[^>]*>", re.IGNORECASE
 )
+# What ends a run of bare text (_bare_runs): a block element or a line break.
+_RUN_BREAKS = frozenset(
+    {"p", "div", "ul", "ol", "dl", "li", "table", "h1", "h2", "h3", "h4", "h5", "h6", "br",
+     "hr", "blockquote", "pre", "section", "article", "header", "footer", "nav", "aside",
+     "form", "figure", "main", "center", "address", "details", "fieldset", "iframe"}
+)  # fmt: skip
 _WORDS = re.compile(r"\w+")
 _EMPTY_CELL_ROW = re.compile(r"[|\s]*\|[|\s]*")
 _ELLIPSIS = ("...", "\u2026", "[...]", "(...)")
@@ -794,23 +801,40 @@ def structured_body(objects: list[dict[str, object]]) -> str | None:
     return best
 
 
-def _container_text(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
-    """The <p> texts of the page's main container, and what that container is (the text of an
-    itemprop=articleBody without <p>)."""
-    by_parent: dict[object, list[str]] = {}
-    read: dict[object, str] = {}  # each <p>'s text, read once (containers hold the same <p>s)
+Paragraphs = dict[lxml_html.HtmlElement, list[str]]
+
+
+def _paragraphs(tree: lxml_html.HtmlElement) -> Paragraphs:
+    """The page's <p> texts (outside footers, navigation and asides) by the element whose
+    text they are (:func:`_holder`), in page order."""
+    by_holder: Paragraphs = {}
     for p in _PARAGRAPHS(tree):
-        read[p] = text = p.text_content()
-        by_parent.setdefault(_holder(p), []).append(text)
-    best: list[str] = []
-    best_words, name = 0, "paragraphs"
-    for parent, texts in by_parent.items():
-        words = sum(len(text.split()) for text in texts)
-        if words > best_words and not _furniture(parent, EVIDENCE_FURNITURE_DEPTH):
-            best, best_words = texts, words
-            name = f"the <{parent.tag}> holding the most <p> text"  # type: ignore[attr-defined]
+        by_holder.setdefault(_holder(p), []).append(p.text_content())
+    return by_holder
+
+
+def _main_holder(paragraphs: Paragraphs) -> tuple[lxml_html.HtmlElement | None, list[str]]:
+    """The element holding the most <p> text (of those without, the most <p>s: a page that
+    writes its text bare, with empty <p>s between), and its paragraphs; not one named like
+    the page's furniture (EVIDENCE_FURNITURE_DEPTH)."""
+    best, best_texts, best_size = None, [], (0, 0)
+    for holder, texts in paragraphs.items():
+        size = (sum(len(text.split()) for text in texts), len(texts))
+        if size > best_size and not _furniture(holder, EVIDENCE_FURNITURE_DEPTH):
+            best, best_texts, best_size = holder, texts, size
+    return best, best_texts
+
+
+def _container_text(
+    tree: lxml_html.HtmlElement, paragraphs: Paragraphs | None = None
+) -> tuple[list[str], str]:
+    """The <p> texts of the page's main container, and what that container is (the text of an
+    itemprop=articleBody without <p>). ``paragraphs``: the page's (:func:`_paragraphs`)."""
+    holder, best = _main_holder(_paragraphs(tree) if paragraphs is None else paragraphs)
+    best_words = sum(len(text.split()) for text in best)
+    name = "paragraphs" if holder is None else f"the <{holder.tag}> holding the most <p> text"
     for element in _CONTAINERS(tree):
-        texts = [read[p] if p in read else p.text_content() for p in _own_paragraphs(element)]
+        texts = [p.text_content() for p in _own_paragraphs(element)]
         words = sum(len(text.split()) for text in texts)
         if not words and element.tag != "article":
             # a body the publisher marked as such, written without <p> (an old blog editor's
@@ -839,8 +863,9 @@ def _own_paragraphs(element: lxml_html.HtmlElement) -> list[lxml_html.HtmlElemen
     """The <p> elements of a container that are not inside an <article> nested in it. A
     listing wraps its teasers, each an <article>, in one more <article>: its text is theirs,
     and taken as evidence it would make the page's real article look short."""
-    nested = {id(p) for inner in element.iterdescendants("article") for p in inner.iter("p")}
-    return [p for p in element.iter("p") if id(p) not in nested]
+    # the elements themselves, not their id(): an lxml proxy freed gives its id to another
+    nested = {p for inner in element.iterdescendants("article") for p in inner.iter("p")}
+    return [p for p in element.iter("p") if p not in nested]
 
 
 def _body(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
@@ -1093,13 +1118,13 @@ def _holds(evidence: str, text: str) -> bool:
 
 
 def _shortfall(
-    tree: lxml_html.HtmlElement, text: str, structured: str | None
+    tree: lxml_html.HtmlElement, text: str, structured: str | None, by_holder: Paragraphs
 ) -> tuple[str | None, str, bool | None]:
     """What the fast path's ``text`` looks truncated against ("the 900 words of <article>";
     None when it does not), that evidence's text, and whether the JSON-LD body agrees with
-    the page (None: not checked, it did not matter)."""
+    the page (None: not checked, it did not matter). ``by_holder``: the page's paragraphs."""
     words = _words(text)
-    paragraphs, name = _container_text(tree)
+    paragraphs, name = _container_text(tree, by_holder)
     container = sum(len(p.split()) for p in paragraphs)
     if words < SHORT_OF_CONTAINER * container:
         return f"the {container} words of {name}", "\n".join(paragraphs), None
@@ -1149,8 +1174,11 @@ def extract_body(
     structured = structured_body(_json_ld(page) if objects is None else objects)
     text, table_shaped = _extract_with_shape(tree, url, fast=True)
     words = _words(text)
+    holder = None
     try:
-        what, evidence, confirmed = _shortfall(tree, text, structured)
+        paragraphs = _paragraphs(tree)
+        holder, _ = _main_holder(paragraphs)
+        what, evidence, confirmed = _shortfall(tree, text, structured, paragraphs)
     except Exception:  # the guard is a check: a page it cannot read keeps the fast text
         logger.debug("truncation check failed for %s", url, exc_info=True)
         what, evidence, confirmed = None, "", None
@@ -1176,52 +1204,121 @@ def extract_body(
             held = after if body.path == "full" else before
             body = _joined(tree, url, evidence, body, held) or body
     if body.path in ("fast", "full"):
-        body = _with_dropped_lists(tree, url, body) or body
+        body = _with_dropped_text(tree, url, body, holder) or body
     return _with_structured(body, structured, confirmed, tree)
 
 
-def _with_dropped_lists(tree: lxml_html.HtmlElement, url: str | None, body: Body) -> Body | None:
-    """``body`` read again (by the pass that made it) with the prose lists it dropped as
-    paragraphs (see DROPPED_LIST_WORDS); None when it dropped none. The path stays: this
-    is still the fast (or full) pass's text, with what trafilatura leaves out of it."""
-    dropped = [
-        (element, text, words)
-        for element, text, words in _prose_lists(tree, DROPPED_LIST_WORDS)
-        if not _holds(text, body.text)
+def _with_dropped_text(
+    tree: lxml_html.HtmlElement,
+    url: str | None,
+    body: Body,
+    holder: lxml_html.HtmlElement | None,
+) -> Body | None:
+    """``body`` read again (by the pass that made it) with the text it dropped as paragraphs:
+    the page's prose lists and the runs of bare text of the main container ``holder`` (see
+    DROPPED_LIST_WORDS); None when it dropped none. The path stays: this is still the fast
+    (or full) pass's text, with what trafilatura leaves out of it."""
+    lists = _prose_lists(tree, DROPPED_LIST_WORDS)
+    runs = _bare_runs(holder)
+    if sum(words for _, _, words in lists) + sum(_words(run.text) for run in runs) < DROPPED_WORDS:
+        return None  # (most pages: the checks below need not run)
+    lists = [
+        (element, text, words) for element, text, words in lists if not _holds(text, body.text)
     ]
-    size = sum(words for _, _, words in dropped)
-    if size < DROPPED_LISTS_WORDS:
+    runs = [run for run in runs if not _holds(run.text, body.text)]
+    size = sum(words for _, _, words in lists) + sum(_words(run.text) for run in runs)
+    if size < DROPPED_WORDS:
         return None
-    evidence = "\n".join(text for _, text, _ in dropped)
-    lists = [element for element, _, _ in dropped]
-    text = _extract(_with_items_as_paragraphs(tree, lists), url, fast=body.path == "fast")
+    evidence = "\n".join([text for _, text, _ in lists] + [run.text for run in runs])
+    elements = [element for element, _, _ in lists]
+    copied = _with_dropped_as_paragraphs(tree, elements, holder, runs)
+    text = _extract(copied, url, fast=body.path == "fast")
     before, after = _coverages(evidence, body.text, text)
-    lists_of = f"{len(dropped)} list{'s' if len(dropped) > 1 else ''} of prose"
-    why = (
-        f"{body.why}; it held {before:.0%} of {lists_of} ({size} words), read again with "
-        f"their items as paragraphs {_words(text)} words holding {after:.0%}"
+    dropped = " and ".join(
+        [f"{_counted(len(lists), 'list')} of prose"] * bool(lists)
+        + [f"{_counted(len(runs), 'run')} of bare text"] * bool(runs)
     )
-    if after >= before + EVIDENCE_GAIN and _coverage(body.text, text) >= LISTS_KEPT:
+    why = (
+        f"{body.why}; it held {before:.0%} of {dropped} ({size} words), read again with them "
+        f"as paragraphs {_words(text)} words holding {after:.0%}"
+    )
+    if after >= before + EVIDENCE_GAIN and _coverage(body.text, text) >= DROPPED_KEPT:
         return Body(text, body.path, why)
     return Body(body.text, body.path, f"{why}: kept the text without them")
 
 
-def _with_items_as_paragraphs(
-    tree: lxml_html.HtmlElement, lists: list[lxml_html.HtmlElement]
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+@dataclass(slots=True)
+class BareRun:
+    """Text written straight into an element between its block children: the text after
+    child ``start`` (-1: the element's own leading text) up to child ``end``, with the inline
+    elements between; ``text`` is that text outside links, its white space collapsed."""
+
+    start: int
+    end: int
+    text: str
+
+
+def _bare_runs(holder: lxml_html.HtmlElement | None) -> list[BareRun]:
+    """The runs of bare text of ``holder`` with at least DROPPED_LIST_WORDS words outside
+    links: a lead written before the first <p>, lines between <br>s."""
+    if holder is None:
+        return []
+    runs: list[BareRun] = []
+    start, texts = -1, [holder.text or ""]
+    for i, child in enumerate(holder):
+        tag = child.tag
+        if tag in _RUN_BREAKS:
+            runs.append(BareRun(start, i, " ".join("".join(texts).split())))
+            start, texts = i, [child.tail or ""]
+            continue
+        if isinstance(tag, str) and tag != "a":  # (a comment has no text, only its tail)
+            texts.append(child.text_content())
+        texts.append(child.tail or "")
+    runs.append(BareRun(start, len(holder), " ".join("".join(texts).split())))
+    return [run for run in runs if _words(run.text) >= DROPPED_LIST_WORDS]
+
+
+def _with_dropped_as_paragraphs(
+    tree: lxml_html.HtmlElement,
+    lists: list[lxml_html.HtmlElement],
+    holder: lxml_html.HtmlElement | None,
+    runs: list[BareRun],
 ) -> lxml_html.HtmlElement:
-    """A copy of ``tree`` in which ``lists`` (elements of it) are <div>s of paragraphs,
-    one for each item, which starts with "- " as trafilatura writes a list's items."""
+    """A copy of ``tree`` in which ``lists`` (elements of it) are <div>s of paragraphs, one
+    for each item, which starts with "- " as trafilatura writes a list's items, and each of
+    the ``runs`` of bare text of ``holder`` is a paragraph."""
     where = {element: i for i, element in enumerate(tree.iter())}
-    wanted = {where[element] for element in lists}
     copied = copy.deepcopy(tree)
-    for element in [e for i, e in enumerate(copied.iter()) if i in wanted]:
-        for node in list(element.iter("ul", "ol", "li")):
+    nodes = list(copied.iter())
+    for element in lists:
+        for node in list(nodes[where[element]].iter("ul", "ol", "li")):
             if node.tag == "li":
                 node.text = f"- {(node.text or '').lstrip()}"
                 node.tag = "p"
             else:
                 node.tag = "div"
+    if holder is not None and runs:
+        _wrap_runs(nodes[where[holder]], runs)
     return copied
+
+
+def _wrap_runs(holder: lxml_html.HtmlElement, runs: list[BareRun]) -> None:
+    """Each of ``runs`` of ``holder`` put in a <p> of its own, the last first (the children
+    before a run keep their places)."""
+    for run in reversed(runs):
+        paragraph = holder.makeelement("p", {})
+        if run.start < 0:
+            paragraph.text, holder.text = holder.text, None
+        else:
+            before = holder[run.start]
+            paragraph.text, before.tail = before.tail, None
+        for child in holder[run.start + 1 : run.end]:
+            paragraph.append(child)  # with its tail
+        holder.insert(run.start + 1, paragraph)
 
 
 def _joined(
