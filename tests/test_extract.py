@@ -1031,6 +1031,22 @@ def test_bare_runs_are_the_text_between_a_containers_block_children():
     assert extract._bare_runs(None) == []
 
 
+def test_the_main_holder_of_a_page_of_empty_paragraphs_is_the_one_with_the_most():
+    # A page that writes its text bare, <p>s only as separators: no element holds <p> text,
+    # and the one with the most <p>s is where the text is.
+    tree = lxml_html.document_fromstring(
+        "<html><body><div id='side'><p></p>About us</div><div id='story'>The lead<p></p>"
+        "The second paragraph<p></p>The third<p></p></div><div class='menu'><p></p><p></p>"
+        "<p></p><p></p></div></body></html>"
+    )
+    holder, texts = extract._main_holder(extract._paragraphs(tree))
+    assert holder is not None and holder.get("id") == "story" and texts == ["", "", ""]
+    tree = lxml_html.document_fromstring(
+        "<html><body><p>One.</p><div><p></p><p></p></div></body></html>"
+    )
+    assert extract._main_holder(extract._paragraphs(tree))[0].tag == "body"  # text first
+
+
 def test_bare_runs_become_paragraphs_in_a_copy():
     tree = lxml_html.document_fromstring(page("bare-lead.html").decode())
     before = lxml_html.tostring(tree)

@@ -945,9 +945,6 @@ def _text_block(tree: lxml_html.HtmlElement) -> tuple[list[str], str]:
 ProseList = tuple[lxml_html.HtmlElement, str, int]
 
 
-ProseList = tuple[lxml_html.HtmlElement, str, int]
-
-
 def _prose_lists(tree: lxml_html.HtmlElement, min_words: int) -> list[ProseList]:
     """The page's outermost lists that read as prose (see PROSE_LIST_LINKS) with at least
     ``min_words`` words outside links, in page order: each list, its text and those words."""
