@@ -980,6 +980,16 @@ def test_a_list_the_fast_path_keeps_is_not_read_again(monkeypatch):
     assert calls == [] and "as paragraphs" not in body.why
 
 
+def test_a_dropped_text_check_that_fails_keeps_the_text(monkeypatch):
+    def failing(holder):
+        raise ValueError("an element the check cannot read")
+
+    monkeypatch.setattr(extract, "_bare_runs", failing)
+    article = parse("key-points.html")
+    assert article.text.startswith("KELBY - A flood wall along the length of Kelby quay")
+    assert article.extraction == "fast: 229 words; no evidence of a longer article"
+
+
 def test_a_failed_second_read_of_dropped_lists_keeps_the_text(monkeypatch):
     monkeypatch.setattr(extract, "_extract", lambda tree, url, *, fast: "")
     article = parse("key-points.html")

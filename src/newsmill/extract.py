@@ -1201,7 +1201,10 @@ def extract_body(
             held = after if body.path == "full" else before
             body = _joined(tree, url, evidence, body, held) or body
     if body.path in ("fast", "full"):
-        body = _with_dropped_text(tree, url, body, holder) or body
+        try:
+            body = _with_dropped_text(tree, url, body, holder) or body
+        except Exception:  # a check too: a page it cannot read keeps the text it has
+            logger.debug("dropped-text check failed for %s", url, exc_info=True)
     return _with_structured(body, structured, confirmed, tree)
 
 
