@@ -172,7 +172,7 @@ def _newsmill_unchecked(page: Page) -> str:
     """newsmill with the fast path's output taken unchecked (as before the truncation
     check): shows what the check costs and gains, in the same run."""
     saved = extract._shortfall, extract._with_dropped_text
-    extract._shortfall = lambda tree, text, structured, by_holder: (None, "", None)
+    extract._shortfall = lambda tree, text, structured, main: (None, "", None)
     extract._with_dropped_text = lambda tree, url, body, holder: None
     try:
         return _newsmill(page)

@@ -1354,8 +1354,8 @@ def test_teasers_nested_in_a_listing_article_are_no_evidence_of_a_longer_story()
 
 def test_a_shorter_full_pass_is_taken_when_only_it_holds_the_evidence():
     # The fast path took another block than the article: 1,232 words holding 2% of the
-    # page's largest prose list, where the full pass's 677 words hold all of it. Its length
-    # is no merit then; elsewhere the second pass must be the longer and hold more.
+    # evidence, where the full pass's 677 words hold all of it. Its length is no merit then;
+    # elsewhere the second pass must be the longer and hold more.
     assert extract._takes_full(1232, 677, before=0.02, after=1.0)
     assert not extract._takes_full(1232, 677, before=0.6, after=0.95)  # fast holds it too
     assert not extract._takes_full(1232, 677, before=0.02, after=0.45)  # neither holds it

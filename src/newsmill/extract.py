@@ -813,7 +813,10 @@ def _paragraphs(tree: lxml_html.HtmlElement) -> Paragraphs:
     return by_holder
 
 
-def _main_holder(paragraphs: Paragraphs) -> tuple[lxml_html.HtmlElement | None, list[str]]:
+MainHolder = tuple[lxml_html.HtmlElement | None, list[str]]
+
+
+def _main_holder(paragraphs: Paragraphs) -> MainHolder:
     """The element holding the most <p> text (of those without, the most <p>s: a page that
     writes its text bare, with empty <p>s between), and its paragraphs; not one named like
     the page's furniture (EVIDENCE_FURNITURE_DEPTH)."""
@@ -826,11 +829,11 @@ def _main_holder(paragraphs: Paragraphs) -> tuple[lxml_html.HtmlElement | None, 
 
 
 def _container_text(
-    tree: lxml_html.HtmlElement, paragraphs: Paragraphs | None = None
+    tree: lxml_html.HtmlElement, main: MainHolder | None = None
 ) -> tuple[list[str], str]:
     """The <p> texts of the page's main container, and what that container is (the text of an
-    itemprop=articleBody without <p>). ``paragraphs``: the page's (:func:`_paragraphs`)."""
-    holder, best = _main_holder(_paragraphs(tree) if paragraphs is None else paragraphs)
+    itemprop=articleBody without <p>). ``main``: the page's :func:`_main_holder`."""
+    holder, best = _main_holder(_paragraphs(tree)) if main is None else main
     best_words = sum(len(text.split()) for text in best)
     name = "paragraphs" if holder is None else f"the <{holder.tag}> holding the most <p> text"
     for element in _CONTAINERS(tree):
@@ -1115,13 +1118,13 @@ def _holds(evidence: str, text: str) -> bool:
 
 
 def _shortfall(
-    tree: lxml_html.HtmlElement, text: str, structured: str | None, by_holder: Paragraphs
+    tree: lxml_html.HtmlElement, text: str, structured: str | None, main: MainHolder
 ) -> tuple[str | None, str, bool | None]:
     """What the fast path's ``text`` looks truncated against ("the 900 words of <article>";
     None when it does not), that evidence's text, and whether the JSON-LD body agrees with
-    the page (None: not checked, it did not matter). ``by_holder``: the page's paragraphs."""
+    the page (None: not checked, it did not matter). ``main``: the page's main holder."""
     words = _words(text)
-    paragraphs, name = _container_text(tree, by_holder)
+    paragraphs, name = _container_text(tree, main)
     container = sum(len(p.split()) for p in paragraphs)
     if words < SHORT_OF_CONTAINER * container:
         return f"the {container} words of {name}", "\n".join(paragraphs), None
@@ -1173,9 +1176,9 @@ def extract_body(
     words = _words(text)
     holder = None
     try:
-        paragraphs = _paragraphs(tree)
-        holder, _ = _main_holder(paragraphs)
-        what, evidence, confirmed = _shortfall(tree, text, structured, paragraphs)
+        main = _main_holder(_paragraphs(tree))
+        holder = main[0]
+        what, evidence, confirmed = _shortfall(tree, text, structured, main)
     except Exception:  # the guard is a check: a page it cannot read keeps the fast text
         logger.debug("truncation check failed for %s", url, exc_info=True)
         what, evidence, confirmed = None, "", None
@@ -1220,13 +1223,13 @@ def _with_dropped_text(
     (or full) pass's text, with what trafilatura leaves out of it."""
     lists = _prose_lists(tree, DROPPED_LIST_WORDS)
     runs = _bare_runs(holder)
-    if sum(words for _, _, words in lists) + sum(_words(run.text) for run in runs) < DROPPED_WORDS:
+    if _dropped_words(lists, runs) < DROPPED_WORDS:
         return None  # (most pages: the checks below need not run)
     lists = [
         (element, text, words) for element, text, words in lists if not _holds(text, body.text)
     ]
     runs = [run for run in runs if not _holds(run.text, body.text)]
-    size = sum(words for _, _, words in lists) + sum(_words(run.text) for run in runs)
+    size = _dropped_words(lists, runs)
     if size < DROPPED_WORDS:
         return None
     evidence = "\n".join([text for _, text, _ in lists] + [run.text for run in runs])
@@ -1245,6 +1248,11 @@ def _with_dropped_text(
     if after >= before + EVIDENCE_GAIN and _coverage(body.text, text) >= DROPPED_KEPT:
         return Body(text, body.path, why)
     return Body(body.text, body.path, f"{why}: kept the text without them")
+
+
+def _dropped_words(lists: list[ProseList], runs: list[BareRun]) -> int:
+    """The words of ``lists`` and ``runs`` outside links."""
+    return sum(words for _, _, words in lists) + sum(_words(run.text) for run in runs)
 
 
 def _counted(count: int, noun: str) -> str:
@@ -1291,19 +1299,28 @@ def _with_dropped_as_paragraphs(
     """A copy of ``tree`` in which ``lists`` (elements of it) are <div>s of paragraphs, one
     for each item, which starts with "- " as trafilatura writes a list's items, and each of
     the ``runs`` of bare text of ``holder`` is a paragraph."""
-    where = {element: i for i, element in enumerate(tree.iter())}
-    copied = copy.deepcopy(tree)
-    nodes = list(copied.iter())
-    for element in lists:
-        for node in list(nodes[where[element]].iter("ul", "ol", "li")):
+    copied, found = _copy_with(tree, lists if holder is None else [*lists, holder])
+    for element in found[: len(lists)]:
+        for node in list(element.iter("ul", "ol", "li")):
             if node.tag == "li":
                 node.text = f"- {(node.text or '').lstrip()}"
                 node.tag = "p"
             else:
                 node.tag = "div"
     if holder is not None and runs:
-        _wrap_runs(nodes[where[holder]], runs)
+        _wrap_runs(found[len(lists)], runs)
     return copied
+
+
+def _copy_with(
+    tree: lxml_html.HtmlElement, elements: list[lxml_html.HtmlElement]
+) -> tuple[lxml_html.HtmlElement, list[lxml_html.HtmlElement]]:
+    """A deep copy of ``tree``, and in it the counterpart of each of ``elements`` (elements
+    of ``tree``): what a second reading changes, the page itself left as it is."""
+    where = {element: i for i, element in enumerate(tree.iter())}
+    copied = copy.deepcopy(tree)
+    nodes = list(copied.iter())
+    return copied, [nodes[where[element]] for element in elements]
 
 
 def _wrap_runs(holder: lxml_html.HtmlElement, runs: list[BareRun]) -> None:
@@ -1391,10 +1408,7 @@ def _with_parts_joined(
 ) -> lxml_html.HtmlElement:
     """A copy of ``tree`` in which the content of ``parts`` (elements of it) is moved into
     the first part and the others removed."""
-    where = {element: i for i, element in enumerate(tree.iter())}
-    wanted = {where[part] for part in parts}
-    joined = copy.deepcopy(tree)
-    first, *others = [e for i, e in enumerate(joined.iter()) if i in wanted]
+    joined, (first, *others) = _copy_with(tree, parts)
     for part in others:
         if part.text and part.text.strip():
             last = first[-1] if len(first) else None
