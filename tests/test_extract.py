@@ -1025,6 +1025,50 @@ def test_a_lead_written_bare_before_the_paragraphs_is_read_again_as_a_paragraph(
     )
 
 
+def test_a_short_bare_lead_is_read_again_and_the_sidebar_lines_it_drops_are_no_loss(
+    monkeypatch,
+):
+    # A blog post of two paragraphs, the first written bare: the fast path reads the page's
+    # <p>s, the story's second paragraph and the sidebar's two. Read again with the lead as a
+    # paragraph, it has the lead and not the sidebar: the story is kept whole, and the lines
+    # lost are furniture's.
+    lead = "We have reached 1,512 paying subscribers, print and digital together, less than"
+    sidebar = "The Riverside Quarterly is a print magazine of long reads"
+    fast = fast_path("short-bare-lead.html")
+    assert lead not in fast and sidebar in fast
+    article = parse("short-bare-lead.html")
+    assert article.text.startswith(f"{lead} five months after we first offered")  # the link
+    assert "Thank you to every reader who signed up" in article.text
+    assert sidebar not in article.text and "$24 a year" not in article.text
+    assert "it held 0% of 1 run of bare text (24 words), read again" in article.extraction
+    # counted against every line of the fast output, the sidebar's loss looks like a swap
+    monkeypatch.setattr(extract, "_outside_furniture", lambda tree, text, holder: text)
+    article = parse("short-bare-lead.html")
+    assert lead not in article.text and article.extraction.endswith("kept the text without them")
+
+
+def test_lines_outside_furniture_leave_out_a_sidebars_not_the_body_around_the_story():
+    tree = lxml_html.document_fromstring(
+        "<html><body class='comments-open'><div id='story'><p>The council met on Monday "
+        "night.</p></div><div class='sidebar'><p>Sign up for our morning briefing</p></div>"
+        "<ul class='menu'><li>Home</li></ul></body></html>"
+    )
+    holder = tree.get_element_by_id("story")
+    text = "The council met on Monday night.\nSign up for our morning briefing\nHome"
+    assert extract._outside_furniture(tree, text, holder) == "The council met on Monday night."
+    furniture_only = "Sign up for our morning briefing"
+    assert extract._outside_furniture(tree, furniture_only, holder) == furniture_only
+
+
+def test_a_run_of_bare_text_is_enough_to_read_again_a_short_list_is_not():
+    run = extract.BareRun(-1, 2, " ".join(["word"] * 15))
+    short_list = (None, "a list", 40)
+    assert extract._enough_dropped([], [run])
+    assert not extract._enough_dropped([short_list], [])
+    assert extract._enough_dropped([short_list, (None, "another", 10)], [])
+    assert not extract._enough_dropped([], [])
+
+
 def test_bare_runs_are_the_text_between_a_containers_block_children():
     holder = lxml_html.fragment_fromstring(
         "<div>Lead of the story, the first <b>twenty</b> words or so written straight into the"

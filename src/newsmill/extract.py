@@ -669,14 +669,16 @@ SPLIT_LEVELS = 3
 # each), outside navigation, footers and asides, and no container around it named like the
 # page's furniture (_FURNITURE). Such lists, and runs of bare text of the main container
 # (text written between its <p>s, not in one: a lead, lines between <br>s), each of at least
-# DROPPED_LIST_WORDS words outside links, which the output holds less than MISSED_BLOCK of,
-# when they have DROPPED_WORDS words together: trafilatura dropped them. Where a page names
+# DROPPED_LIST_WORDS words outside links, which the output holds less than MISSED_BLOCK of:
+# trafilatura dropped them. Where a page names
 # no container its rules know, trafilatura reads the page's paragraphs, quotes, code and
 # tables, and no list ("what the decision means:" and nothing after it) or bare text; nor a
-# list in a layout table's cell. Read again with them as paragraphs (path unchanged, see
-# _with_dropped_text), the text is taken when it holds EVIDENCE_GAIN more of them and
-# DROPPED_KEPT of the text before (4-word shingles): it adds them, it does not swap the
-# article for another block.
+# list in a layout table's cell. A run of bare text is read on its own (the main
+# container's own text); lists only when they have DROPPED_WORDS words together with the
+# runs. Read again with them as paragraphs (path unchanged, see _with_dropped_text), the
+# text is taken when it holds EVIDENCE_GAIN more of them and DROPPED_KEPT of the text before
+# (4-word shingles) outside the page's furniture: it adds them, it does not swap the article
+# for another block (losing a sidebar's lines the fast path took is no loss).
 PROSE_LIST_LINKS = 0.2
 PROSE_LIST_IMAGES = 0.5
 DROPPED_LIST_WORDS = 15
@@ -1223,15 +1225,15 @@ def _with_dropped_text(
     (or full) pass's text, with what trafilatura leaves out of it."""
     lists = _prose_lists(tree, DROPPED_LIST_WORDS)
     runs = _bare_runs(holder)
-    if _dropped_words(lists, runs) < DROPPED_WORDS:
+    if not _enough_dropped(lists, runs):
         return None  # (most pages: the checks below need not run)
     lists = [
         (element, text, words) for element, text, words in lists if not _holds(text, body.text)
     ]
     runs = [run for run in runs if not _holds(run.text, body.text)]
-    size = _dropped_words(lists, runs)
-    if size < DROPPED_WORDS:
+    if not _enough_dropped(lists, runs):
         return None
+    size = _dropped_words(lists, runs)
     evidence = "\n".join([text for _, text, _ in lists] + [run.text for run in runs])
     elements = [element for element, _, _ in lists]
     copied = _with_dropped_as_paragraphs(tree, elements, holder, runs)
@@ -1245,9 +1247,42 @@ def _with_dropped_text(
         f"{body.why}; it held {before:.0%} of {dropped} ({size} words), read again with them "
         f"as paragraphs {_words(text)} words holding {after:.0%}"
     )
-    if after >= before + EVIDENCE_GAIN and _coverage(body.text, text) >= DROPPED_KEPT:
+    if (
+        after >= before + EVIDENCE_GAIN
+        and _coverage(_outside_furniture(tree, body.text, holder), text) >= DROPPED_KEPT
+    ):
         return Body(text, body.path, why)
     return Body(body.text, body.path, f"{why}: kept the text without them")
+
+
+def _enough_dropped(lists: list[ProseList], runs: list[BareRun]) -> bool:
+    """Whether ``lists`` and ``runs`` are worth reading again for: any run of bare text of
+    the main container (its own text, a lead written before its first <p>), or DROPPED_WORDS
+    words with the lists (a list can be a sidebar's that no reading takes)."""
+    return bool(runs) or _dropped_words(lists, runs) >= DROPPED_WORDS
+
+
+def _outside_furniture(
+    tree: lxml_html.HtmlElement, text: str, holder: lxml_html.HtmlElement | None
+) -> str:
+    """The lines of ``text`` that are not in the page's furniture: elements named like a
+    sidebar, a widget, a menu or comments (:data:`_FURNITURE`), other than those around the
+    main container ``holder`` (a <body> named "comments-open"). All of ``text`` when every
+    line is."""
+    around = set() if holder is None else {holder, *holder.iterancestors()}
+    furniture = [
+        _haystack(element.text_content())
+        for element in tree.iter()
+        if isinstance(element.tag, str)
+        and element not in around
+        and _FURNITURE.search(_name(element))
+    ]
+    lines = [
+        line
+        for line in text.splitlines()
+        if not any(_haystack(line) in haystack for haystack in furniture)
+    ]
+    return "\n".join(lines) if lines else text
 
 
 def _dropped_words(lists: list[ProseList], runs: list[BareRun]) -> int:
