@@ -1085,6 +1085,20 @@ def test_bare_runs_are_the_text_between_a_containers_block_children():
     assert extract._bare_runs(None) == []
 
 
+def test_a_controls_or_fallbacks_text_is_no_run_of_bare_text():
+    # an edition picker and a no-JavaScript notice inside the story's container: any run of
+    # bare text sets off a second reading, and these are not the story's
+    holder = lxml_html.fragment_fromstring(
+        "<div><p>The story's first paragraph.</p><select><option>Edition: United Kingdom"
+        "</option><option>United States</option><option>Australia</option><option>India"
+        "</option><option>Canada</option><option>New Zealand</option><option>South Africa"
+        "</option><option>Ireland</option><option>Europe</option></select><noscript>Please "
+        "turn on JavaScript in your browser to see the comments and the video player that go"
+        " with this story.</noscript><p>The story's second paragraph.</p></div>"
+    )
+    assert extract._bare_runs(holder) == []
+
+
 def test_the_main_holder_of_a_page_of_empty_paragraphs_is_the_one_with_the_most():
     # A page that writes its text bare, <p>s only as separators: no element holds <p> text,
     # and the one with the most <p>s is where the text is.

@@ -738,6 +738,12 @@ _RUN_BREAKS = frozenset(
      "hr", "blockquote", "pre", "section", "article", "header", "footer", "nav", "aside",
      "form", "figure", "main", "center", "address", "details", "fieldset", "iframe"}
 )  # fmt: skip
+# Inline children whose text is not a run's (_bare_runs): a link's (counted outside links,
+# as all the evidence is), and controls' and fallbacks' that no reading prints.
+_NOT_RUN_TEXT = frozenset(
+    {"a", "select", "button", "textarea", "noscript", "template", "svg", "object", "video",
+     "audio", "canvas"}
+)  # fmt: skip
 _WORDS = re.compile(r"\w+")
 _EMPTY_CELL_ROW = re.compile(r"[|\s]*\|[|\s]*")
 _ELLIPSIS = ("...", "\u2026", "[...]", "(...)")
@@ -1318,7 +1324,7 @@ def _bare_runs(holder: lxml_html.HtmlElement | None) -> list[BareRun]:
             runs.append(BareRun(start, i, " ".join("".join(texts).split())))
             start, texts = i, [child.tail or ""]
             continue
-        if isinstance(tag, str) and tag != "a":  # (a comment has no text, only its tail)
+        if isinstance(tag, str) and tag not in _NOT_RUN_TEXT:  # (a comment: only its tail)
             texts.append(child.text_content())
         texts.append(child.tail or "")
     runs.append(BareRun(start, len(holder), " ".join("".join(texts).split())))
