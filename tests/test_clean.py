@@ -101,6 +101,14 @@ def test_newsletter_app_and_follow_prompts_go():
     assert clean_text(text) == "\n".join(STORY)
 
 
+def test_a_sign_up_boxs_fine_print_goes_mid_story_and_the_story_goes_on():
+    heading = "Sign up for the On Education newsletter"
+    fine_print = "You will receive occasional updates and offers from Example News. Privacy Policy"
+    text = lines(STORY[0], heading, fine_print, *STORY[1:])
+    assert removed(text) == {heading: "newsletter-prompt", fine_print: "signup-consent"}
+    assert clean_text(text) == "\n".join(STORY)  # not an end of the article
+
+
 def test_breadcrumbs_at_the_start_go():
     for crumb in ("News   /   More", "Home > World > Europe", "Sport » Tennis"):
         assert removed(lines(crumb, *STORY)) == {crumb: "breadcrumb"}, crumb
