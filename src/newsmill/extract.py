@@ -1283,11 +1283,11 @@ def _outside_furniture(
         and element not in around
         and _FURNITURE.search(_name(element))
     ]
-    lines = [
-        line
-        for line in text.splitlines()
-        if not any(_haystack(line) in haystack for haystack in furniture)
-    ]
+    lines = []
+    for line in text.splitlines():
+        needle = _haystack(line)
+        if not any(needle in haystack for haystack in furniture):
+            lines.append(line)
     return "\n".join(lines) if lines else text
 
 
