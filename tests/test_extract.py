@@ -1097,6 +1097,13 @@ def test_a_controls_or_fallbacks_text_is_no_run_of_bare_text():
         " with this story.</noscript><p>The story's second paragraph.</p></div>"
     )
     assert extract._bare_runs(holder) == []
+    # the page's JSON-LD, which drop_scripts keeps, written inside the story's container
+    holder = lxml_html.fragment_fromstring(
+        '<div><p>First.</p><script type="application/ld+json">{"@context": '
+        '"https://schema.org", "@type": "NewsArticle", "headline": "The council votes on the '
+        'library budget", "author": {"name": "Ana Ferreira"}}</script><p>Second.</p></div>'
+    )
+    assert extract._bare_runs(holder) == []
 
 
 def test_the_main_holder_of_a_page_of_empty_paragraphs_is_the_one_with_the_most():

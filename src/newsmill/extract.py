@@ -739,10 +739,11 @@ _RUN_BREAKS = frozenset(
      "form", "figure", "main", "center", "address", "details", "fieldset", "iframe"}
 )  # fmt: skip
 # Inline children whose text is not a run's (_bare_runs): a link's (counted outside links,
-# as all the evidence is), and controls' and fallbacks' that no reading prints.
+# as all the evidence is), and controls', fallbacks' and scripts' that no reading prints
+# (drop_scripts keeps JSON-LD, which a CMS can write inside the story's container).
 _NOT_RUN_TEXT = frozenset(
     {"a", "select", "button", "textarea", "noscript", "template", "svg", "object", "video",
-     "audio", "canvas"}
+     "audio", "canvas", "script", "style"}
 )  # fmt: skip
 _WORDS = re.compile(r"\w+")
 _EMPTY_CELL_ROW = re.compile(r"[|\s]*\|[|\s]*")
